@@ -1,0 +1,333 @@
+"""Typed run configuration: frozen dataclasses, YAML files and dotted ``--set`` overrides.
+
+Every value a run depends on lives here, so a run directory's ``config.yaml`` is enough to
+repeat it. Defaults are the official SeqGAN code's values (LantaoYu/SeqGAN,
+``sequence_gan.py``); ``configs/synthetic.yaml`` spells them out.
+
+Validation is strict because a typo in a long GPU run is expensive: an unknown key names
+the closest valid one, and a wrong type or out-of-range value names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .errors import ConfigError
+
+
+def _f(default: Any, **rules: Any) -> Any:
+    """A dataclass field with validation rules (``ge``, ``gt``, ``le``, ``lt``) in metadata."""
+    if isinstance(default, (list, tuple)):
+        value = tuple(default)
+        return field(default_factory=lambda: value, metadata=rules)
+    return field(default=default, metadata=rules)
+
+
+@dataclass(frozen=True)
+class OracleConfig:
+    """The synthetic task's target LSTM: the official parameters or a seeded N(0, 1) draw."""
+
+    kind: Literal["official", "random"] = "official"
+    seed: int = _f(0, ge=0)
+    emb_dim: int = _f(32, ge=1)
+    hidden_dim: int = _f(32, ge=1)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where data lives and how much of it the synthetic task makes."""
+
+    dir: str | None = None  # else $SEQGAN_DATA_DIR, else the cache (with download)
+    num_positive: int = _f(10_000, ge=1)  # official generated_num; floored to whole batches
+    num_test: int = _f(10_000, ge=1)  # held-out oracle samples for NLL-test
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """The generator LSTM (official ``generator.py``)."""
+
+    vocab_size: int = _f(5000, ge=2)
+    emb_dim: int = _f(32, ge=1)
+    hidden_dim: int = _f(32, ge=1)
+    seq_len: int = _f(20, ge=2)
+    start_token: int = _f(0, ge=0)
+    init_std: float = _f(0.1, gt=0.0)
+    lr: float = _f(0.01, gt=0.0)
+    grad_clip: float = _f(5.0, gt=0.0)
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """The CNN discriminator (official ``discriminator.py``): convs, highway, dropout."""
+
+    emb_dim: int = _f(64, ge=1)
+    filter_sizes: tuple[int, ...] = _f((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20))
+    num_filters: tuple[int, ...] = _f((100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160))
+    dropout: float = _f(0.25, ge=0.0, lt=1.0)  # drop probability (official keep_prob 0.75)
+    l2_reg: float = _f(0.2, ge=0.0)  # on the output layer only, as tf.nn.l2_loss
+    lr: float = _f(1e-4, gt=0.0)
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Phase lengths of Algorithm 1, in the official code's units."""
+
+    batch_size: int = _f(64, ge=1)
+    generated_num: int = _f(10_000, ge=1)  # negatives per D round and NLL-oracle samples
+    mle_epochs: int = _f(120, ge=0)
+    mle_eval_every: int = _f(5, ge=1)
+    d_pretrain_rounds: int = _f(50, ge=0)
+    d_epochs: int = _f(3, ge=1)
+    adv_iterations: int = _f(200, ge=0)
+    g_steps: int = _f(1, ge=1)
+    rollout_num: int = _f(16, ge=1)
+    rollout_policy: Literal["same", "delayed"] = "same"
+    rollout_update_rate: float = _f(0.8, ge=0.0, le=1.0)
+    d_steps: int = _f(5, ge=0)
+    adv_eval_every: int = _f(5, ge=1)
+    checkpoint_every: int = _f(10, ge=1)  # adversarial iterations between checkpoints
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """How rollout work is spread: ``local`` runs K in-process workers one after another."""
+
+    backend: Literal["local"] = "local"
+    workers: int = _f(1, ge=1)
+    sample_chunk: int = _f(
+        1024, ge=1
+    )  # sequences per sampling shard (fixed: results don't depend on workers)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where the run writes, and how it uses this machine."""
+
+    out_dir: str = "runs"
+    name: str | None = None  # default: <task>-<timestamp>
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    threads: int | None = _f(None, ge=1)  # torch intra-op threads; None = torch's default
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run. One ``seed`` determines every random draw in it."""
+
+    task: Literal["synthetic"] = "synthetic"
+    seed: int = _f(88, ge=0)  # official SEED
+    run: RunConfig = field(default_factory=RunConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    oracle: OracleConfig = field(default_factory=OracleConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+
+    def validate(self) -> Config:
+        """Checks that involve several keys; returns self so calls can chain."""
+        d, g = self.discriminator, self.generator
+        if len(d.filter_sizes) != len(d.num_filters) or not d.filter_sizes:
+            raise ConfigError(
+                "discriminator.filter_sizes and discriminator.num_filters must be non-empty "
+                f"and equally long (got {len(d.filter_sizes)} and {len(d.num_filters)})"
+            )
+        if any(s < 1 for s in d.filter_sizes) or any(n < 1 for n in d.num_filters):
+            raise ConfigError("discriminator.filter_sizes and num_filters must all be >= 1")
+        if max(d.filter_sizes) > g.seq_len:
+            raise ConfigError(
+                f"discriminator.filter_sizes: largest filter {max(d.filter_sizes)} is longer "
+                f"than generator.seq_len {g.seq_len}"
+            )
+        if g.start_token >= g.vocab_size:
+            raise ConfigError("generator.start_token must be < generator.vocab_size")
+        s = self.schedule
+        for key in ("generated_num",):
+            if getattr(s, key) < s.batch_size:
+                raise ConfigError(f"schedule.{key} must be >= schedule.batch_size")
+        if self.data.num_positive < s.batch_size:
+            raise ConfigError("data.num_positive must be >= schedule.batch_size")
+        if self.task == "synthetic" and self.oracle.kind == "official":
+            official = {"vocab_size": 5000, "seq_len": 20}
+            for key, want in official.items():
+                if getattr(g, key) != want:
+                    raise ConfigError(
+                        f"generator.{key}={getattr(g, key)} does not fit the official oracle "
+                        f"({key}={want}); use oracle.kind=random for other sizes"
+                    )
+            if (self.oracle.emb_dim, self.oracle.hidden_dim) != (32, 32):
+                raise ConfigError("oracle.emb_dim/hidden_dim must be 32 for the official oracle")
+        return self
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
+
+
+def _coerce(key: str, tp: Any, value: Any) -> Any:
+    """Returns ``value`` as type ``tp`` or raises ConfigError naming ``key``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(key, arg, value)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(f"{key}: expected one of {_type_name(tp)}, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+        (inner, _) = typing.get_args(tp)
+        return tuple(_coerce(f"{key}[{i}]", inner, v) for i, v in enumerate(value))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    raise TypeError(f"unsupported config type {tp!r} for {key}")  # a bug, not user input
+
+
+def _check_range(key: str, value: Any, rules: dict[str, Any]) -> None:
+    if value is None:
+        return
+    ops = {"ge": (lambda a, b: a >= b, ">="), "gt": (lambda a, b: a > b, ">")}
+    ops |= {"le": (lambda a, b: a <= b, "<="), "lt": (lambda a, b: a < b, "<")}
+    for name, bound in rules.items():
+        check, sym = ops[name]
+        if not check(value, bound):
+            raise ConfigError(f"{key}: must be {sym} {bound}, got {value!r}")
+
+
+def _unknown_key(prefix: str, key: str, valid: list[str]) -> ConfigError:
+    full = f"{prefix}{key}"
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
+    return ConfigError(f"unknown config key '{full}'{hint}")
+
+
+def _build(cls: type, raw: Any, prefix: str = "") -> Any:
+    """Builds dataclass ``cls`` from a (possibly partial) mapping, validating every value."""
+    where = prefix or "config"
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    dot = f"{prefix}." if prefix else ""
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise _unknown_key(dot, str(key), list(fields))
+        value = _coerce(f"{dot}{key}", hints[key], value)
+        _check_range(f"{dot}{key}", value, dict(fields[key].metadata))
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """The config as plain YAML-friendly data (tuples become lists)."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    return plain(dataclasses.asdict(cfg))
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``a.b=c`` -> ("a.b", c parsed as YAML, so ``3`` is an int and ``[1,2]`` a list)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not p for p in key.split(".")):
+        raise ConfigError(f"--set expects key=value (e.g. schedule.mle_epochs=5), got {text!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {exc}") from None
+    return key, value
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Reads a YAML config (or the defaults when ``path`` is None) and applies overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"malformed config {p}: {first}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"malformed config {p}: top level must be a mapping")
+        tree = loaded
+    for text in overrides:
+        key, value = parse_override(text)
+        _set_dotted(tree, key, value)
+    return _build(Config, tree).validate()
+
+
+def dump_config(cfg: Config, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")

@@ -1,0 +1,20 @@
+"""User-facing errors.
+
+Anything a user can cause by bad input (a config, a data directory, a sequences file)
+raises :class:`UserError`. The CLI turns it into one line on stderr and exit code 2, so
+users never see a traceback for their own mistakes; real bugs still show one.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """An error in the user's input, reported as one line with exit code 2."""
+
+
+class ConfigError(UserError):
+    """A config file or ``--set`` override that is missing, malformed or invalid."""
+
+
+class DataError(UserError):
+    """Missing, corrupt or malformed data (checksum mismatch, bad sequences file...)."""

@@ -1,0 +1,35 @@
+"""Builds the networks a config describes, with seeded official initialisation."""
+
+from __future__ import annotations
+
+import torch
+
+from .config import Config
+from .errors import ConfigError
+from .models import Discriminator, LSTMPolicy
+from .seeding import generator as keyed_generator
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` or ``auto`` (CUDA when available) -> a torch device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("run.device: cuda requested but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def build_generator(cfg: Config) -> LSTMPolicy:
+    g = cfg.generator
+    model = LSTMPolicy(g.vocab_size, g.emb_dim, g.hidden_dim, g.seq_len, g.start_token)
+    model.reset_parameters_normal(g.init_std, keyed_generator(cfg.seed, "generator-init"))
+    return model
+
+
+def build_discriminator(cfg: Config) -> Discriminator:
+    d = cfg.discriminator
+    model = Discriminator(
+        cfg.generator.vocab_size, d.emb_dim, d.filter_sizes, d.num_filters, d.dropout, d.l2_reg
+    )
+    model.reset_parameters_official(keyed_generator(cfg.seed, "discriminator-init"))
+    return model

@@ -1,0 +1,147 @@
+"""The central learner: G, the rollout policy, D, their optimizers and update rules.
+
+Update rules follow the official code exactly:
+- MLE: mean per-token NLL, Adam(lr) with global-norm clipping (``pretrain_updates``).
+- PG: loss = -sum_{b,t} log G(y_t | y_<t) * Q(b, t) (a sum, not a mean), its own Adam(lr)
+  with the same clipping (``g_updates``; TF keeps separate Adam slots for the two).
+- D: mean cross-entropy + l2_reg * l2(output layer), Adam(1e-4), dropout while training;
+  each round shuffles positives + negatives once and runs ``d_epochs`` passes in that
+  order, dropping the last partial batch (``dis_dataloader``).
+- Rollout policy: ``same`` is the generator itself (the official ``update_params`` never
+  reaches the graph); ``delayed`` keeps a copy updated as theta_r <- a theta_r + (1-a) theta.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+
+from .config import Config
+from .factory import build_discriminator, build_generator, resolve_device
+from .models import Discriminator, LSTMPolicy
+from .seeding import derive_seed
+from .seeding import generator as keyed_generator
+from .worker import Weights
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+
+
+class Learner:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.device = resolve_device(cfg.run.device)
+        self.generator: LSTMPolicy = build_generator(cfg).to(self.device)
+        self.discriminator: Discriminator = build_discriminator(cfg).to(self.device)
+        self.delayed = cfg.schedule.rollout_policy == "delayed"
+        self.rollout_policy = (
+            copy.deepcopy(self.generator).eval() if self.delayed else self.generator
+        )
+        g_params = [p for p in self.generator.parameters() if p.requires_grad]
+        self.mle_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr)
+        self.pg_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr)
+        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.discriminator.lr)
+
+    # ------------------------------------------------------------------ generator
+    def _g_update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.cfg.generator.grad_clip)
+        opt.step()
+
+    def mle_epoch(self, data: torch.Tensor) -> float:
+        """One pass over data (n, T) in order, in whole batches; returns the mean loss."""
+        self.generator.train()
+        bs = self.cfg.schedule.batch_size
+        losses = []
+        for start in range(0, data.shape[0] - bs + 1, bs):
+            batch = data[start : start + bs].to(self.device)  # (B, T)
+            loss = -self.generator.token_log_probs(batch).mean()
+            self._g_update(self.mle_opt, loss)
+            losses.append(loss.item())
+        return sum(losses) / max(len(losses), 1)
+
+    def pg_step(self, samples: torch.Tensor, rewards: torch.Tensor) -> float:
+        """One policy-gradient step on samples (B, T) with rewards Q (B, T)."""
+        self.generator.train()
+        logp = self.generator.token_log_probs(samples.to(self.device))  # (B, T)
+        loss = -(logp * rewards.to(self.device)).sum()
+        self._g_update(self.pg_opt, loss)
+        return loss.item()
+
+    @torch.no_grad()
+    def update_rollout_policy(self) -> None:
+        if not self.delayed:
+            return
+        a = self.cfg.schedule.rollout_update_rate
+        for r, g in zip(self.rollout_policy.parameters(), self.generator.parameters(), strict=True):
+            r.mul_(a).add_(g, alpha=1.0 - a)
+
+    @torch.no_grad()
+    def sample(self, u: torch.Tensor) -> torch.Tensor:
+        """Samples len(u) sequences from G with uniforms u (n, T) -> (n, T) on CPU."""
+        self.generator.eval()
+        return self.generator.sample(u).cpu()
+
+    # -------------------------------------------------------------- discriminator
+    def d_round(
+        self, positives: torch.Tensor, negatives: torch.Tensor, stream: str, *key: int
+    ) -> dict[str, float]:
+        """One D training round: shuffle pos + neg once, ``d_epochs`` passes in that order."""
+        cfg = self.cfg
+        bs = cfg.schedule.batch_size
+        x = torch.cat([positives, negatives])  # (P + N, T)
+        y = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))]).long()
+        perm = torch.randperm(
+            len(x), generator=keyed_generator(cfg.seed, f"d-shuffle/{stream}", *key)
+        )
+        x, y = x[perm].to(self.device), y[perm].to(self.device)
+        torch.manual_seed(derive_seed(cfg.seed, f"d-dropout/{stream}", *key))  # dropout masks
+        self.discriminator.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        n_batches = len(x) // bs
+        for _ in range(cfg.schedule.d_epochs):
+            for i in range(n_batches):
+                xb, yb = x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
+                logits = self.discriminator(xb)  # (B, 2)
+                loss = self.discriminator.loss(logits, yb)
+                self.d_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self.d_opt.step()
+                total_loss += loss.item()
+                correct += int((logits.argmax(1) == yb).sum())
+                seen += len(yb)
+        self.discriminator.eval()
+        steps = max(n_batches * cfg.schedule.d_epochs, 1)
+        return {"d_loss": total_loss / steps, "d_acc": correct / max(seen, 1)}
+
+    # ---------------------------------------------------------------- weights/state
+    def weights(self) -> Weights:
+        """What workers need, on CPU: G (sampling), rollout policy, D (rewards)."""
+        return {
+            "generator": _cpu_state(self.generator),
+            "rollout": _cpu_state(self.rollout_policy) if self.delayed else None,
+            "discriminator": _cpu_state(self.discriminator),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "rollout": self.rollout_policy.state_dict() if self.delayed else None,
+            "discriminator": self.discriminator.state_dict(),
+            "mle_opt": self.mle_opt.state_dict(),
+            "pg_opt": self.pg_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        if self.delayed and state.get("rollout") is not None:
+            self.rollout_policy.load_state_dict(state["rollout"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.mle_opt.load_state_dict(state["mle_opt"])
+        self.pg_opt.load_state_dict(state["pg_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])

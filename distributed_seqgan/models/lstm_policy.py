@@ -1,0 +1,97 @@
+"""The LSTM language model used as generator, rollout policy and synthetic oracle.
+
+One class serves all three because the official code's generator (``generator.py``) and
+target LSTM (``target_lstm.py``) are the same network: embedding -> LSTM with one bias per
+gate -> linear output, start token fed first, no EOS. The official LSTM has a single bias
+per gate; ``nn.LSTM`` has two (``bias_ih`` + ``bias_hh``), so ``bias_hh`` is held at zero
+and frozen: two trainable copies of one bias would double its effective Adam step.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (1, R, H)
+
+
+def sample_from_logits(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF categorical sampling: token = first index whose CDF exceeds ``u``.
+
+    Given the uniforms it is deterministic, so any implementation fed the same uniforms
+    draws the same tokens (what lets the fast rollout be tested against the reference),
+    and it is cheaper than ``torch.multinomial`` over a 5,000-way softmax.
+    logits: (R, V); u: (R,) in [0, 1). Returns (R,) int64.
+    """
+    probs = torch.softmax(logits.float(), dim=-1)  # (R, V)
+    cdf = torch.cumsum(probs, dim=-1)  # (R, V)
+    target = (u.to(cdf.device, cdf.dtype) * cdf[:, -1]).unsqueeze(-1)  # (R, 1)
+    idx = torch.searchsorted(cdf, target, right=True).squeeze(-1)  # (R,)
+    return idx.clamp_(max=logits.shape[-1] - 1)
+
+
+class LSTMPolicy(nn.Module):
+    """Token-level stochastic policy pi(y_t | y_<t) over fixed-length sequences."""
+
+    def __init__(
+        self, vocab_size: int, emb_dim: int, hidden_dim: int, seq_len: int, start_token: int = 0
+    ) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.seq_len = seq_len
+        self.start_token = start_token
+        self.embedding = nn.Embedding(vocab_size, emb_dim)
+        self.lstm = nn.LSTM(emb_dim, hidden_dim, batch_first=True)
+        self.output = nn.Linear(hidden_dim, vocab_size)
+        self.lstm.bias_hh_l0.requires_grad_(False)
+
+    def reset_parameters_normal(self, std: float, generator: torch.Generator | None = None) -> None:
+        """N(0, std) for every weight and bias, as the official ``init_matrix``."""
+        with torch.no_grad():
+            for p in (
+                self.embedding.weight,
+                self.lstm.weight_ih_l0,
+                self.lstm.weight_hh_l0,
+                self.lstm.bias_ih_l0,
+                self.output.weight,
+                self.output.bias,
+            ):
+                p.copy_(torch.randn(p.shape, generator=generator) * std)
+            self.lstm.bias_hh_l0.zero_()
+
+    @property
+    def device(self) -> torch.device:
+        return self.output.weight.device
+
+    def inputs_for(self, seqs: torch.Tensor) -> torch.Tensor:
+        """Teacher-forcing inputs [start, y_1 .. y_{T-1}] for targets seqs (B, T)."""
+        start = torch.full_like(seqs[:, :1], self.start_token)
+        return torch.cat([start, seqs[:, :-1]], dim=1)  # (B, T)
+
+    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits for every position of seqs (B, T) -> (B, T, V)."""
+        hidden, _ = self.lstm(self.embedding(self.inputs_for(seqs)))  # (B, T, H)
+        return self.output(hidden)  # (B, T, V)
+
+    def token_log_probs(self, seqs: torch.Tensor) -> torch.Tensor:
+        """log pi(y_t | y_<t) for each token of seqs (B, T) -> (B, T)."""
+        logp = torch.log_softmax(self(seqs), dim=-1)  # (B, T, V)
+        return logp.gather(-1, seqs.unsqueeze(-1)).squeeze(-1)  # (B, T)
+
+    def step(self, tokens: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
+        """Feeds one token per row: tokens (R,) -> logits (R, V) and the new state."""
+        out, state = self.lstm(self.embedding(tokens).unsqueeze(1), state)  # (R, 1, H)
+        return self.output(out[:, 0]), state  # (R, V)
+
+    @torch.no_grad()
+    def sample(self, u: torch.Tensor) -> torch.Tensor:
+        """Samples len(u) sequences; u (n, T) are the uniforms of each draw -> (n, T)."""
+        n = u.shape[0]
+        tokens = torch.full((n,), self.start_token, dtype=torch.long, device=self.device)
+        state: State | None = None
+        out = torch.empty((n, self.seq_len), dtype=torch.long, device=self.device)
+        for t in range(self.seq_len):
+            logits, state = self.step(tokens, state)  # (n, V)
+            tokens = sample_from_logits(logits, u[:, t])
+            out[:, t] = tokens
+        return out

@@ -1,0 +1,52 @@
+"""The synthetic task's oracle ("target LSTM"): official parameters or a seeded N(0, 1) draw.
+
+The official arrays use TF's row-vector convention (x @ W) with gates named i, f, og, c;
+``nn.LSTM`` wants (4H, in) matrices in gate order i, f, g, o. The mapping below is the one
+``shared/data/synthetic_oracle/README.md`` documents and checks to 8e-7.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from ..seeding import generator as keyed_generator
+from .lstm_policy import LSTMPolicy
+
+OFFICIAL_KEYS = (
+    "g_embeddings", "Wi", "Ui", "bi", "Wf", "Uf", "bf", "Wog", "Uog", "bog",
+    "Wc", "Uc", "bc", "Wo", "bo",
+)  # fmt: skip
+
+
+def oracle_from_params(
+    params: Mapping[str, np.ndarray], start_token: int = 0, seq_len: int = 20
+) -> LSTMPolicy:
+    """Builds the oracle from the 15 official arrays (keys as in ``target_lstm.py``)."""
+    missing = [k for k in OFFICIAL_KEYS if k not in params]
+    if missing:
+        raise ValueError(f"oracle parameters lack {missing}")
+    p = {k: torch.from_numpy(np.asarray(params[k], dtype=np.float32)) for k in OFFICIAL_KEYS}
+    vocab, emb = p["g_embeddings"].shape
+    hidden = p["Ui"].shape[0]
+    model = LSTMPolicy(vocab, emb, hidden, seq_len, start_token)
+    with torch.no_grad():
+        model.embedding.weight.copy_(p["g_embeddings"])
+        model.lstm.weight_ih_l0.copy_(torch.cat([p["Wi"], p["Wf"], p["Wc"], p["Wog"]], dim=1).T)
+        model.lstm.weight_hh_l0.copy_(torch.cat([p["Ui"], p["Uf"], p["Uc"], p["Uog"]], dim=1).T)
+        model.lstm.bias_ih_l0.copy_(torch.cat([p["bi"], p["bf"], p["bc"], p["bog"]]))
+        model.lstm.bias_hh_l0.zero_()
+        model.output.weight.copy_(p["Wo"].T)
+        model.output.bias.copy_(p["bo"])
+    return model.requires_grad_(False).eval()
+
+
+def random_oracle(
+    vocab_size: int, emb_dim: int, hidden_dim: int, seq_len: int, seed: int, start_token: int = 0
+) -> LSTMPolicy:
+    """The paper's recipe: every parameter drawn from N(0, 1), seeded; needs no file."""
+    model = LSTMPolicy(vocab_size, emb_dim, hidden_dim, seq_len, start_token)
+    model.reset_parameters_normal(1.0, keyed_generator(seed, "oracle-init"))
+    return model.requires_grad_(False).eval()

@@ -1,0 +1,116 @@
+"""Monte-Carlo rollout rewards (the paper's Eq. 4), batched: pure torch, no ray.
+
+For a sample y_1..y_T the reward of token t < T is the mean over N rollouts of D(y_1..y_t
+completed by the rollout policy); the reward of token T is D(y_1..y_T) itself.
+
+How it is batched. Rows are (prefix length t, rollout r, sample i) for t = 1..T-1. All
+rows advance together through absolute positions p = 1..T ("staircase"): at position p a
+*teacher* row per sample feeds the true token y_{p-1}, which gives the state after the
+prefix y_1..y_{p-1} once per sample (never once per rollout); the rows of prefix length
+t = p-1 join at that point as copies of the teacher state, and every row with t < p draws
+y_p. So each prefix is run once and reused by all N of its rollouts, each step is a
+single LSTM call over all active rows, and the LSTM work is the minimum T(T-1)/2 row-steps
+per (rollout, sample). D then scores all completions in large batches, and D(full
+sequence) is computed once per sample, not N times.
+
+Tokens are drawn by inverse CDF from given uniforms ``u[r, t-1, i, p-1]``, so the result
+is a deterministic function of (weights, samples, uniforms); ``tests/reference_rollout.py``
+is the plain loop this must agree with.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .models.discriminator import Discriminator
+from .models.lstm_policy import LSTMPolicy, sample_from_logits
+
+SAMPLE_CHUNK_ROWS = 8192  # rows per softmax/cumsum chunk: bounds the (rows, V) buffers
+
+
+def _draw(policy: LSTMPolicy, hidden: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Tokens for hidden states (R, H) with uniforms (R,), in chunks -> (R,)."""
+    out = torch.empty(hidden.shape[0], dtype=torch.long, device=hidden.device)
+    for start in range(0, hidden.shape[0], SAMPLE_CHUNK_ROWS):
+        sl = slice(start, start + SAMPLE_CHUNK_ROWS)
+        out[sl] = sample_from_logits(policy.output(hidden[sl]), u[sl])
+    return out
+
+
+def _with_new_group(s: torch.Tensor, b: int, n_roll: int) -> torch.Tensor:
+    """[teacher, rows] (1, b + m, H) -> [teacher, rows, teacher x n_roll] (1, b + m + n_roll * b, H)."""
+    return torch.cat([s, s[:, :b].repeat(1, n_roll, 1)], dim=1)
+
+
+@torch.no_grad()
+def complete_prefixes(policy: LSTMPolicy, samples: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """All rollout completions of all proper prefixes of ``samples``.
+
+    samples: (B, T) int64; u: (R, T-1, B, T) uniforms for rollout r, prefix t, sample i,
+    position p. Returns (T-1, R, B, T): row [t-1, r, i] is prefix y_i[:t] completed.
+    """
+    b, seq_len = samples.shape
+    n_roll = u.shape[0]
+    device = samples.device
+    u = u.to(device)
+    group = n_roll * b  # rows per prefix length
+    total = (seq_len - 1) * group
+    # Every row starts as its sample; positions after the prefix get overwritten below.
+    done = (
+        samples.unsqueeze(0).expand(seq_len - 1, n_roll, b, seq_len).reshape(total, seq_len).clone()
+    )
+
+    teacher_in = torch.full((b,), policy.start_token, dtype=torch.long, device=device)
+    rows_in = samples.new_empty(0)  # last drawn token of each active rollout row
+    state: tuple[torch.Tensor, torch.Tensor] | None = None  # (1, b + active, H)
+    for p in range(1, seq_len + 1):
+        active = (p - 1) * group  # rows with t < p draw y_p
+        emb = policy.embedding(torch.cat([teacher_in, rows_in])).unsqueeze(1)  # (b + prev, 1, E)
+        out, (h, c) = policy.lstm(emb, state)  # out: (b + prev, 1, H)
+        hidden = out[:, 0]  # (b + prev, H)
+        if active == 0:  # p = 1: only the teacher moves; no prefix is complete yet
+            teacher_in = samples[:, 0]
+            state = (h, c)
+            continue
+        # Rows of the new prefix length t = p-1 join as n_roll copies of the teacher.
+        join_h = hidden[:b].repeat(n_roll, 1)  # (group, H)
+        all_hidden = torch.cat([hidden[b:], join_h])  # (active, H)
+        step_u = u[:, : p - 1, :, p - 1].transpose(0, 1).reshape(active)  # (active,) in (t, r, i)
+        drawn = _draw(policy, all_hidden, step_u)  # (active,)
+        done[:active, p - 1] = drawn
+        if p == seq_len:
+            break
+        # Next state: teacher first, then rollout rows in (t, r, i) order, new group last.
+        state = (_with_new_group(h, b, n_roll), _with_new_group(c, b, n_roll))  # (1, b + active, H)
+        teacher_in = samples[:, p - 1]
+        rows_in = drawn
+    return done.view(seq_len - 1, n_roll, b, seq_len)
+
+
+@torch.no_grad()
+def rollout_reward_sums(
+    policy: LSTMPolicy,
+    disc: Discriminator,
+    samples: torch.Tensor,
+    u: torch.Tensor,
+    score_batch: int = 4096,
+) -> torch.Tensor:
+    """Sum over the given rollouts of D(completion) per sample and prefix length.
+
+    samples (B, T); u (R, T-1, B, T) -> (B, T-1). Divide by the total rollout count N
+    (over all shards) to get the rewards of positions 1..T-1.
+    """
+    seq_len = samples.shape[1]
+    done = complete_prefixes(policy, samples, u)  # (T-1, R, B, T)
+    scores = disc.prob_real(done.reshape(-1, seq_len), batch_size=score_batch)  # (T-1 * R * B,)
+    return scores.view(done.shape[:3]).sum(dim=1).T.contiguous()  # (B, T-1)
+
+
+@torch.no_grad()
+def mc_rewards(
+    policy: LSTMPolicy, disc: Discriminator, samples: torch.Tensor, u: torch.Tensor
+) -> torch.Tensor:
+    """Rewards (B, T) from all N = u.shape[0] rollouts in one go (single-shard case)."""
+    sums = rollout_reward_sums(policy, disc, samples, u)  # (B, T-1)
+    final = disc.prob_real(samples)  # (B,)
+    return torch.cat([sums / u.shape[0], final.unsqueeze(1)], dim=1)  # (B, T)

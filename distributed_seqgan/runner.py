@@ -1,0 +1,68 @@
+"""Wires a config into a run: run directory, oracle, learner, worker pool, trainer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from .config import Config, dump_config
+from .data.synthetic import build_oracle
+from .errors import ConfigError
+from .learner import Learner
+from .pool import LocalPool, WorkerPool
+from .tracking import RunLogger
+from .trainer import Trainer
+from .worker import RolloutWorker
+
+
+def make_pool(cfg: Config) -> WorkerPool:
+    if cfg.pool.backend == "local":
+        return LocalPool(
+            [RolloutWorker(cfg) for _ in range(cfg.pool.workers)], cfg.pool.sample_chunk
+        )
+    raise ConfigError(f"pool.backend: unsupported backend {cfg.pool.backend!r}")
+
+
+def new_run_dir(cfg: Config) -> Path:
+    name = cfg.run.name or f"{cfg.task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(cfg.run.out_dir) / name
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise ConfigError(f"run.name: run directory {run_dir} already exists and is not empty")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def build_task_oracle(cfg: Config):
+    g, o = cfg.generator, cfg.oracle
+    return build_oracle(
+        o.kind,
+        g.vocab_size,
+        o.emb_dim,
+        o.hidden_dim,
+        g.seq_len,
+        o.seed,
+        g.start_token,
+        cfg.data.dir,
+    )
+
+
+def train(cfg: Config, quiet: bool = False) -> Path:
+    """Trains end to end as ``cfg`` says; returns the run directory."""
+    if cfg.run.threads is not None:
+        torch.set_num_threads(cfg.run.threads)
+    oracle = build_task_oracle(cfg)  # before the run dir: a data error leaves nothing behind
+    run_dir = new_run_dir(cfg)
+    dump_config(cfg, run_dir / "config.yaml")
+    logger = RunLogger(run_dir, quiet=quiet)
+    logger.info(
+        f"run directory {run_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    pool = make_pool(cfg)
+    try:
+        Trainer(cfg, Learner(cfg), pool, oracle, logger, run_dir).run()
+    finally:
+        pool.close()
+        logger.close()
+    return run_dir

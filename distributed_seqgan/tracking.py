@@ -1,0 +1,54 @@
+"""Run logging: console progress and ``metrics.jsonl`` (one JSON object per event).
+
+Each event carries ``phase`` (mle | d_pretrain | adversarial | eval...), ``step`` (the
+phase's epoch/round/iteration), wall-clock seconds since the run started, and metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+
+class RunLogger:
+    def __init__(
+        self, run_dir: Path, stream: TextIO | None = sys.stdout, quiet: bool = False
+    ) -> None:
+        self.path = run_dir / "metrics.jsonl"
+        self._file = self.path.open("a", encoding="utf-8")
+        self.stream = None if quiet else stream
+        self.t0 = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def log(self, phase: str, step: int, **metrics: Any) -> None:
+        event = {"phase": phase, "step": step, "time_s": round(self.elapsed(), 3), **metrics}
+        self._file.write(json.dumps(event) + "\n")
+        self._file.flush()
+        if self.stream is not None:
+            parts = " ".join(
+                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+            )
+            print(
+                f"[{self.elapsed():7.1f}s] {phase:<12} {step:>4}  {parts}",
+                file=self.stream,
+                flush=True,
+            )
+
+    def info(self, text: str) -> None:
+        if self.stream is not None:
+            print(f"[{self.elapsed():7.1f}s] {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / "metrics.jsonl"
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]

@@ -1,0 +1,166 @@
+"""SeqGAN's Algorithm 1, in the official code's order. The same loop for every backend:
+it sees a :class:`~distributed_seqgan.pool.WorkerPool`, never how the pool runs its work.
+
+    positives <- oracle samples (9,984)                      # generate_samples(target_lstm)
+    pretrain G by MLE; NLL-oracle every mle_eval_every epochs
+    repeat d_pretrain_rounds: negatives <- G; train D d_epochs on pos + neg
+    repeat adv_iterations:
+        repeat g_steps: Y <- G; Q <- MC rollout rewards(Y); policy-gradient step on G
+        rollout policy <- update (no-op for ``same``)
+        NLL-oracle every adv_eval_every iterations and at the end
+        repeat d_steps: negatives <- G; train D d_epochs on pos + neg
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import checkpoint
+from .config import Config
+from .learner import Learner
+from .metrics import mean_nll
+from .models import LSTMPolicy
+from .pool import WorkerPool
+from .seeding import uniforms
+from .tracking import RunLogger
+
+
+def whole_batches(n: int, batch_size: int) -> int:
+    """The official ``int(n / batch_size) * batch_size`` (10,000 -> 9,984 at batch 64)."""
+    return (n // batch_size) * batch_size
+
+
+@dataclass
+class TrainResult:
+    nll_oracle: list[tuple[str, int, float]] = field(default_factory=list)  # (phase, step, value)
+
+
+class Trainer:
+    def __init__(
+        self,
+        cfg: Config,
+        learner: Learner,
+        pool: WorkerPool,
+        oracle: LSTMPolicy,
+        logger: RunLogger,
+        run_dir: Path,
+    ) -> None:
+        self.cfg, self.learner, self.pool, self.logger, self.run_dir = (
+            cfg,
+            learner,
+            pool,
+            logger,
+            run_dir,
+        )
+        self.oracle = oracle.to(learner.device)
+        s = cfg.schedule
+        self.n_generated = whole_batches(s.generated_num, s.batch_size)
+        self.result = TrainResult()
+
+    # ------------------------------------------------------------------ helpers
+    def oracle_samples(self, n: int, stream: str) -> torch.Tensor:
+        u = uniforms((n, self.cfg.generator.seq_len), self.cfg.seed, f"oracle/{stream}")
+        return self.oracle.sample(u).cpu()
+
+    def evaluate(self, phase: str, step: int) -> None:
+        """NLL-oracle of fresh G samples (drawn by the workers) and NLL-test (positives held out)."""
+        samples = self.pool.sample(self.n_generated, f"eval/{phase}", step)
+        nll_oracle = mean_nll(self.oracle, samples)
+        nll_test = mean_nll(self.learner.generator, self.test)
+        self.result.nll_oracle.append((phase, step, nll_oracle))
+        self.logger.log("eval", step, eval_phase=phase, nll_oracle=nll_oracle, nll_test=nll_test)
+
+    def save(self, name: str, phase: str, step: int) -> None:
+        state = {"phase": phase, "step": step, "learner": self.learner.state_dict()}
+        checkpoint.save(self.run_dir / "checkpoints" / f"{name}.pt", state)
+
+    def d_training(self, stream: str, step: int, rounds: int) -> dict[str, float]:
+        """``rounds`` x (fresh negatives from G, ``d_epochs`` on pos + neg); last round's stats.
+
+        All negatives come from the same G (D training does not change G), so they are
+        drawn in one pool call: one publish, one fan-out to the workers.
+        """
+        self.pool.publish(self.learner.weights())
+        n = self.n_generated
+        negatives = self.pool.sample(n * rounds, f"negatives/{stream}", step)  # (rounds * n, T)
+        stats: dict[str, float] = {}
+        for j in range(rounds):
+            stats = self.learner.d_round(
+                self.positives, negatives[j * n : (j + 1) * n], stream, step, j
+            )
+        return stats
+
+    # ------------------------------------------------------------------ phases
+    def prepare_data(self) -> None:
+        """Positives (the official generate_samples(target_lstm)) and held-out test samples."""
+        cfg, s = self.cfg, self.cfg.schedule
+        n_pos = whole_batches(cfg.data.num_positive, s.batch_size)
+        self.positives = self.oracle_samples(n_pos, "positives")  # (n_pos, T)
+        self.test = self.oracle_samples(whole_batches(cfg.data.num_test, s.batch_size), "test")
+        self.logger.info(
+            f"oracle: {n_pos} positives, {len(self.test)} test sequences; oracle NLL on "
+            f"its own test samples {mean_nll(self.oracle, self.test):.4f}"
+        )
+
+    def pretrain_generator(self) -> None:
+        s, log = self.cfg.schedule, self.logger
+        log.info(f"MLE pretraining: {s.mle_epochs} epochs")
+        for epoch in range(s.mle_epochs):
+            t0 = time.perf_counter()
+            loss = self.learner.mle_epoch(self.positives)
+            log.log("mle", epoch, mle_loss=loss, epoch_s=time.perf_counter() - t0)
+            if epoch % s.mle_eval_every == 0 or epoch == s.mle_epochs - 1:
+                self.pool.publish(self.learner.weights())
+                self.evaluate("mle", epoch)
+        self.save("mle", "mle", s.mle_epochs)
+
+    def pretrain_discriminator(self) -> None:
+        s, log = self.cfg.schedule, self.logger
+        log.info(f"D pretraining: {s.d_pretrain_rounds} rounds x {s.d_epochs} epochs")
+        for r in range(s.d_pretrain_rounds):
+            t0 = time.perf_counter()
+            stats = self.d_training("d_pretrain", r, 1)
+            log.log("d_pretrain", r, **stats, round_s=time.perf_counter() - t0)
+        self.save("pretrained", "d_pretrain", s.d_pretrain_rounds)
+
+    def adversarial_iteration(self, it: int) -> None:
+        cfg, s = self.cfg, self.cfg.schedule
+        t0 = time.perf_counter()
+        for k in range(s.g_steps):
+            step = it * s.g_steps + k
+            u = uniforms((s.batch_size, cfg.generator.seq_len), cfg.seed, "adv-samples", step)
+            samples = self.learner.sample(u)  # (B, T)
+            self.pool.publish(self.learner.weights())
+            rewards = self.pool.rollout_rewards(samples, s.rollout_num, step)  # (B, T)
+            pg_loss = self.learner.pg_step(samples, rewards)
+        self.learner.update_rollout_policy()
+        if it % s.adv_eval_every == 0 or it == s.adv_iterations - 1:
+            self.pool.publish(self.learner.weights())
+            self.evaluate("adversarial", it)
+        t_g = time.perf_counter() - t0
+        stats = self.d_training("adversarial", it, s.d_steps) if s.d_steps else {}
+        self.logger.log(
+            "adversarial", it, pg_loss=pg_loss, mean_reward=rewards.mean().item(), **stats,
+            g_s=t_g, iteration_s=time.perf_counter() - t0,
+        )  # fmt: skip
+
+    def run(self) -> TrainResult:
+        """Algorithm 1 (see the module docstring)."""
+        s = self.cfg.schedule
+        self.prepare_data()
+        self.pretrain_generator()
+        self.pretrain_discriminator()
+        self.logger.info(
+            f"adversarial training: {s.adv_iterations} iterations, {s.rollout_num} rollouts"
+        )
+        for it in range(s.adv_iterations):
+            self.adversarial_iteration(it)
+            if (it + 1) % s.checkpoint_every == 0:
+                self.save("latest", "adversarial", it + 1)
+        self.save("latest", "done", s.adv_iterations)
+        self.logger.info("done")
+        return self.result

@@ -1,0 +1,136 @@
+"""The rollout worker: a plain class that turns (weights version, work spec) into results.
+
+It holds its own copies of the generator, the rollout policy and the discriminator and
+swaps their weights only when the learner publishes a new version. The same class runs in
+process (``LocalPool``) and, wrapped with ``ray.remote`` at run time, as a Ray actor: the
+worker code is identical in both modes.
+
+A shard's result is a pure function of (weights version, samples, shard spec): all its
+randomness is keyed by (seed, step, rollout or chunk index), so a retried shard, or the
+same shard on another worker, gives the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .config import Config
+from .factory import build_discriminator, build_generator, resolve_device
+from .rollout import rollout_reward_sums
+from .seeding import uniforms
+
+Weights = dict[
+    str, Any
+]  # {"generator": state_dict, "rollout": state_dict | None, "discriminator": ...}
+
+
+class StaleWeightsError(RuntimeError):
+    """A worker was asked to compute with a weights version it does not hold."""
+
+
+@dataclass(frozen=True)
+class RolloutShard:
+    """Rewards work for samples [sample_start, sample_end) x rollouts [rollout_start, rollout_end)."""
+
+    step: int
+    sample_start: int
+    sample_end: int
+    rollout_start: int
+    rollout_end: int
+
+    @property
+    def scores_final(self) -> bool:
+        """The shard holding rollout 0 also scores the full sequences (once per sample)."""
+        return self.rollout_start == 0
+
+
+@dataclass(frozen=True)
+class SampleShard:
+    """``n`` sequences from the generator, drawn with the uniforms of (stream, step, chunk)."""
+
+    stream: str
+    step: int
+    chunk: int
+    n: int
+
+
+@dataclass
+class ShardResult:
+    version: int
+    shard: RolloutShard
+    rollout_sums: torch.Tensor  # (b, T-1): sum over this shard's rollouts of D(completion)
+    final: torch.Tensor | None  # (b,): D(full sequence), only when shard.scores_final
+
+
+def rollout_uniforms(
+    seed: int, step: int, rollout: int, num_samples: int, seq_len: int
+) -> torch.Tensor:
+    """Uniforms of one rollout for the whole batch -> (T-1, B, T), keyed by (seed, step, rollout).
+
+    Keyed per rollout over the whole batch, so any split of samples or rollouts into shards
+    draws exactly the same tokens.
+    """
+    return uniforms((seq_len - 1, num_samples, seq_len), seed, "rollout", step, rollout)
+
+
+def sample_uniforms(seed: int, shard: SampleShard, seq_len: int) -> torch.Tensor:
+    return uniforms((shard.n, seq_len), seed, f"sample/{shard.stream}", shard.step, shard.chunk)
+
+
+class RolloutWorker:
+    """Computes rollout rewards and samples for the learner; see the module docstring."""
+
+    def __init__(self, cfg: Config, threads: int | None = None) -> None:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.cfg = cfg
+        self.device = resolve_device(cfg.run.device)
+        self.generator = build_generator(cfg).to(self.device).eval()
+        self.rollout_policy = build_generator(cfg).to(self.device).eval()
+        self.discriminator = build_discriminator(cfg).to(self.device).eval()
+        self.version = -1
+
+    def set_weights(self, version: int, weights: Weights) -> int:
+        """Loads a published version (no-op if already held); returns the version held."""
+        if version == self.version:
+            return version
+        if version < self.version:
+            raise StaleWeightsError(f"weights version {version} is older than held {self.version}")
+        self.generator.load_state_dict(weights["generator"])
+        self.rollout_policy.load_state_dict(weights["rollout"] or weights["generator"])
+        self.discriminator.load_state_dict(weights["discriminator"])
+        self.version = version
+        return version
+
+    def _check(self, version: int) -> None:
+        if version != self.version:
+            raise StaleWeightsError(f"asked for weights version {version}, holding {self.version}")
+
+    def rollout_rewards(
+        self, version: int, samples: torch.Tensor, num_samples: int, shard: RolloutShard
+    ) -> ShardResult:
+        """Reward sums for one shard. ``samples`` are the shard's rows (b, T) of a batch of
+        ``num_samples``; the uniforms are sliced from the whole batch's, keyed per rollout."""
+        self._check(version)
+        seq_len = samples.shape[1]
+        u = torch.stack(
+            [
+                rollout_uniforms(self.cfg.seed, shard.step, r, num_samples, seq_len)[
+                    :, shard.sample_start : shard.sample_end
+                ]
+                for r in range(shard.rollout_start, shard.rollout_end)
+            ]
+        )  # (R, T-1, b, T)
+        samples = samples.to(self.device)
+        sums = rollout_reward_sums(self.rollout_policy, self.discriminator, samples, u)  # (b, T-1)
+        final = self.discriminator.prob_real(samples).cpu() if shard.scores_final else None
+        return ShardResult(version, shard, sums.cpu(), final)
+
+    def sample(self, version: int, shard: SampleShard) -> tuple[int, torch.Tensor]:
+        """Draws ``shard.n`` sequences from the generator -> (version, (n, T) on CPU)."""
+        self._check(version)
+        u = sample_uniforms(self.cfg.seed, shard, self.cfg.generator.seq_len)
+        return version, self.generator.sample(u).cpu()

@@ -1,0 +1,36 @@
+"""Shared fixtures. Tests read the project's datasets from ``../shared/data`` (or from
+``$SEQGAN_DATA_DIR``); they never download and never write outside tmp directories."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # reference_rollout
+
+if not os.environ.get("SEQGAN_DATA_DIR"):
+    os.environ["SEQGAN_DATA_DIR"] = str((REPO.parent / "shared" / "data").resolve())
+os.environ.setdefault("WANDB_MODE", "offline")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    d = Path(os.environ["SEQGAN_DATA_DIR"])
+    assert (d / "synthetic_oracle" / "oracle_lstm_params.npz").is_file(), (
+        f"shared data not found in {d}: set SEQGAN_DATA_DIR to the datasets directory"
+    )
+    return d
+
+
+@pytest.fixture()
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No data dir, an empty cache, downloads forbidden: what a fresh offline machine sees."""
+    monkeypatch.delenv("SEQGAN_DATA_DIR", raising=False)
+    monkeypatch.delenv("SEQGAN_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("SEQGAN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SEQGAN_OFFLINE", "1")
+    return tmp_path

@@ -1,0 +1,35 @@
+"""The plain, obviously-correct Monte-Carlo rollout, as the official ``rollout.py`` loops:
+for each rollout r and prefix length t, rerun the policy over the prefix from scratch,
+sample the rest token by token, score the completion with D; D(sequence) at t = T.
+It uses the same uniforms u[r, t-1, i, p-1] as the fast version, so they must agree."""
+
+from __future__ import annotations
+
+import torch
+
+from distributed_seqgan.models import Discriminator, LSTMPolicy, sample_from_logits
+
+
+@torch.no_grad()
+def reference_rewards(
+    policy: LSTMPolicy, disc: Discriminator, samples: torch.Tensor, u: torch.Tensor
+) -> torch.Tensor:
+    b, seq_len = samples.shape
+    n_roll = u.shape[0]
+    rewards = torch.zeros(b, seq_len, dtype=torch.float64)
+    for r in range(n_roll):
+        for t in range(1, seq_len):
+            seq = samples.clone()
+            token = torch.full((b,), policy.start_token, dtype=torch.long)
+            state = None
+            for p in range(1, seq_len + 1):  # produce y_p
+                logits, state = policy.step(token, state)
+                if p <= t:
+                    token = samples[:, p - 1]  # teacher forcing through the prefix
+                else:
+                    token = sample_from_logits(logits, u[r, t - 1, :, p - 1])
+                    seq[:, p - 1] = token
+            rewards[:, t - 1] += disc.prob_real(seq).double()
+    rewards[:, : seq_len - 1] /= n_roll
+    rewards[:, seq_len - 1] = disc.prob_real(samples).double()
+    return rewards

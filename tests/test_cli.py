@@ -1,0 +1,167 @@
+"""The command line as a user runs it: real subprocesses, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = str(REPO / "configs" / "smoke.yaml")
+
+
+def seqgan(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "distributed_seqgan", *args],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, **(env or {})}, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    res = seqgan(
+        "train", "--config", SMOKE, "--set", f"run.out_dir={out}", "--set", "run.name=smoke"
+    )
+    assert res.returncode == 0, res.stderr
+    assert "nll_oracle=" in res.stdout and "adversarial" in res.stdout  # progress output
+    return out / "smoke"
+
+
+def test_smoke_training_writes_the_run_directory(smoke_run):
+    cfg = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    assert cfg["schedule"]["adv_iterations"] == 3 and cfg["seed"] == 7
+    events = [json.loads(x) for x in (smoke_run / "metrics.jsonl").read_text().splitlines()]
+    assert all({"phase", "step"} <= e.keys() for e in events)
+    phases = [e["phase"] for e in events]
+    assert (
+        phases.count("mle") == 3
+        and phases.count("d_pretrain") == 2
+        and phases.count("adversarial") == 3
+    )
+    evals = [e for e in events if e["phase"] == "eval"]
+    assert [(e["eval_phase"], e["step"]) for e in evals] == [
+        ("mle", 0),
+        ("mle", 2),
+        ("adversarial", 0),
+        ("adversarial", 2),
+    ]
+    assert all(0 < e["nll_oracle"] < 20 and 0 < e["nll_test"] < 20 for e in evals)
+    assert {p.name for p in (smoke_run / "checkpoints").iterdir()} == {
+        "mle.pt",
+        "pretrained.pt",
+        "latest.pt",
+    }
+
+
+def test_same_seed_same_numbers(smoke_run, tmp_path):
+    res = seqgan(
+        "train",
+        "--config",
+        SMOKE,
+        "--quiet",
+        "--set",
+        f"run.out_dir={tmp_path}",
+        "--set",
+        "run.name=again",
+    )
+    assert res.returncode == 0, res.stderr
+
+    def strip(p: Path) -> list[dict]:
+        """The events without wall-clock fields (keys ending in _s)."""
+        events = [json.loads(x) for x in p.read_text().splitlines()]
+        return [{k: v for k, v in e.items() if not k.endswith("_s")} for e in events]
+
+    assert strip(tmp_path / "again" / "metrics.jsonl") == strip(smoke_run / "metrics.jsonl")
+
+
+def test_sample_prints_sequences(smoke_run):
+    res = seqgan("sample", "--run", str(smoke_run), "-n", "5")
+    assert res.returncode == 0, res.stderr
+    rows = [list(map(int, line.split())) for line in res.stdout.splitlines()]
+    assert len(rows) == 5 and all(len(r) == 8 and all(0 <= t < 40 for t in r) for r in rows)
+    assert seqgan("sample", "--run", str(smoke_run), "-n", "5").stdout == res.stdout  # seeded
+
+
+def test_help_explains_each_command():
+    res = seqgan("--help")
+    assert res.returncode == 0
+    for word in ("train", "sample", "oracle-nll", "SEQGAN_DATA_DIR"):
+        assert word in res.stdout
+
+
+def _bad_cases(tmp: Path) -> dict[str, tuple[list[str], str, dict[str, str]]]:
+    (tmp / "bad.yaml").write_text("schedule: {mle_epochs: [\n")
+    (tmp / "short.txt").write_text("1 2 3\n")
+    (tmp / "range.txt").write_text(" ".join(["5000"] * 20) + "\n")
+    corrupt = tmp / "corrupt" / "synthetic_oracle"
+    corrupt.mkdir(parents=True)
+    (corrupt / "oracle_lstm_params.npz").write_bytes(b"not the oracle")
+    offline = {
+        "SEQGAN_DATA_DIR": str(tmp / "empty"),
+        "SEQGAN_CACHE_DIR": str(tmp / "cache"),
+        "SEQGAN_OFFLINE": "1",
+    }
+    return {
+        "missing config": (
+            ["train", "--config", str(tmp / "nope.yaml")],
+            "config file not found",
+            {},
+        ),
+        "malformed config": (["train", "--config", str(tmp / "bad.yaml")], "malformed config", {}),
+        "unknown key": (
+            ["train", "--config", SMOKE, "--set", "schedule.rolout_num=3"],
+            "did you mean 'schedule.rollout_num'",
+            {},
+        ),
+        "bad value": (
+            ["train", "--config", SMOKE, "--set", "schedule.rollout_num=0"],
+            "schedule.rollout_num: must be >= 1",
+            {},
+        ),
+        "bad type": (
+            ["train", "--config", SMOKE, "--set", "generator.lr=fast"],
+            "generator.lr: expected a number",
+            {},
+        ),
+        "missing data offline": (
+            ["oracle-nll", str(tmp / "short.txt")],
+            "SEQGAN_OFFLINE is set",
+            offline,
+        ),
+        "checksum mismatch": (
+            ["oracle-nll", str(tmp / "short.txt"), "--data-dir", str(tmp / "corrupt")],
+            "checksum mismatch",
+            {},
+        ),
+        "wrong length": (
+            ["oracle-nll", str(tmp / "short.txt")],
+            "short.txt:1: expected 20 token ids, got 3",
+            {},
+        ),
+        "id out of range": (
+            ["oracle-nll", str(tmp / "range.txt")],
+            "token id 5000 out of range",
+            {},
+        ),
+        "missing sequences": (
+            ["oracle-nll", str(tmp / "none.txt")],
+            "sequences file not found",
+            {},
+        ),
+        "missing run": (["sample", "--run", str(tmp / "norun")], "config file not found", {}),
+    }
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    for name, (args, message, env) in _bad_cases(tmp_path).items():
+        res = seqgan(*args, env=env)
+        assert res.returncode == 2, (name, res.returncode, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in res.stderr, (name, res.stderr)
+        assert lines[0].startswith("seqgan: error: ") and message in lines[0], (name, lines[0])

@@ -1,0 +1,102 @@
+"""Config loading: every shipped config is valid; bad keys and values name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from distributed_seqgan.config import Config, dump_config, load_config
+from distributed_seqgan.errors import ConfigError
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, Config)
+
+
+def test_paper_config_has_every_official_value():
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "synthetic.yaml")
+    assert cfg == Config(run=cfg.run)  # defaults are the official values
+    g, d, s = cfg.generator, cfg.discriminator, cfg.schedule
+    assert (g.vocab_size, g.emb_dim, g.hidden_dim, g.seq_len, g.lr, g.grad_clip) == (
+        5000,
+        32,
+        32,
+        20,
+        0.01,
+        5.0,
+    )
+    assert d.filter_sizes == (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+    assert d.num_filters == (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+    assert (d.emb_dim, d.dropout, d.l2_reg, d.lr) == (64, 0.25, 0.2, 1e-4)
+    assert (s.mle_epochs, s.d_pretrain_rounds, s.d_epochs, s.adv_iterations, s.rollout_num, s.d_steps) == (
+        120, 50, 3, 200, 16, 5,
+    )  # fmt: skip
+
+
+def test_cpu_config_shrinks_only_the_schedule():
+    root = Path(__file__).resolve().parents[1] / "configs"
+    paper, cpu = load_config(root / "synthetic.yaml"), load_config(root / "synthetic-cpu.yaml")
+    for part in ("generator", "discriminator", "oracle", "data"):
+        assert getattr(paper, part) == getattr(cpu, part), part
+    assert cpu.schedule.batch_size == paper.schedule.batch_size
+    assert cpu.schedule.rollout_num == paper.schedule.rollout_num
+
+
+def test_overrides_are_typed():
+    cfg = load_config(None, ["schedule.mle_epochs=7", "generator.lr=0.5", "discriminator.filter_sizes=[1,2]",
+                             "discriminator.num_filters=[3,4]", "run.name=abc", "run.threads=null"])  # fmt: skip
+    assert cfg.schedule.mle_epochs == 7 and cfg.generator.lr == 0.5
+    assert (
+        cfg.discriminator.filter_sizes == (1, 2)
+        and cfg.run.name == "abc"
+        and cfg.run.threads is None
+    )
+    assert load_config(None, ["generator.lr=1"]).generator.lr == 1.0  # int accepted for float
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("schedule.mle_epoch=3", "did you mean 'schedule.mle_epochs'"),
+        ("generater.lr=1", "did you mean 'generator'"),
+        ("discriminator.drop_out=0.1", "did you mean 'discriminator.dropout'"),
+        ("schedule.mle_epochs=abc", "schedule.mle_epochs: expected an integer"),
+        ("schedule.mle_epochs=2.5", "schedule.mle_epochs: expected an integer"),
+        ("schedule.mle_epochs=-1", "schedule.mle_epochs: must be >= 0"),
+        ("discriminator.dropout=1.0", "discriminator.dropout: must be < 1.0"),
+        ("generator.lr=0", "generator.lr: must be > 0"),
+        ("schedule.rollout_policy=fast", "schedule.rollout_policy: expected one of"),
+        ("run.device=tpu", "run.device: expected one of"),
+        ("discriminator.filter_sizes=[1,2]", "equally long"),
+        ("discriminator.filter_sizes=3", "discriminator.filter_sizes: expected list"),
+        ("generator.vocab_size=100", "does not fit the official oracle"),
+        ("schedule.mle_epochs", "--set expects key=value"),
+        ("schedule=3", "schedule: expected a mapping"),
+    ],
+)
+def test_bad_overrides_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        load_config(None, [override])
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schedule: [1, 2\n")
+    with pytest.raises(ConfigError, match="malformed config"):
+        load_config(bad)
+    bad.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(bad)
+
+
+def test_dump_round_trip(tmp_path):
+    cfg = load_config(None, ["schedule.rollout_policy=delayed", "seed=3"])
+    dump_config(cfg, tmp_path / "c.yaml")
+    assert load_config(tmp_path / "c.yaml") == cfg

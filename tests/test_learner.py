@@ -1,0 +1,83 @@
+"""The learner's update rules do what the algorithm needs on a small oracle."""
+
+from __future__ import annotations
+
+import torch
+
+from distributed_seqgan.config import load_config
+from distributed_seqgan.learner import Learner
+from distributed_seqgan.metrics import mean_nll
+from distributed_seqgan.models import random_oracle
+from distributed_seqgan.seeding import uniforms
+
+SMALL = [
+    "generator.vocab_size=60", "generator.seq_len=10", "generator.emb_dim=16", "generator.hidden_dim=16",
+    "oracle.kind=random", "oracle.emb_dim=16", "oracle.hidden_dim=16",
+    "discriminator.emb_dim=16", "discriminator.filter_sizes=[2,3]", "discriminator.num_filters=[16,16]",
+    "schedule.batch_size=32", "run.threads=1",
+]  # fmt: skip
+
+
+def _setup():
+    cfg = load_config(None, SMALL)
+    oracle = random_oracle(60, 16, 16, 10, seed=1)
+    data = oracle.sample(uniforms((1024, 10), 0, "data"))
+    return cfg, oracle, data
+
+
+def test_mle_lowers_nll_oracle_and_nll_test():
+    cfg, oracle, data = _setup()
+    test = oracle.sample(uniforms((512, 10), 0, "test"))
+    learner = Learner(cfg)
+
+    def nll_oracle(step: int) -> float:
+        return mean_nll(oracle, learner.sample(uniforms((1024, 10), 0, "eval", step)))
+
+    before, before_test = nll_oracle(0), mean_nll(learner.generator, test)
+    for _ in range(12):
+        learner.mle_epoch(data)
+    after, after_test = nll_oracle(1), mean_nll(learner.generator, test)
+    assert after < before - 0.3, (before, after)
+    assert after_test < before_test - 0.3, (before_test, after_test)
+
+
+def test_pg_step_raises_likelihood_of_rewarded_sequences():
+    cfg, _, data = _setup()
+    learner = Learner(cfg)
+    good, bad = data[:32], data[32:64]
+
+    def lp(x: torch.Tensor) -> float:
+        return learner.generator.token_log_probs(x).sum().item()
+
+    before_good, before_bad = lp(good), lp(bad)
+    for _ in range(5):
+        learner.pg_step(
+            torch.cat([good, bad]), torch.cat([torch.ones(32, 10), torch.zeros(32, 10)])
+        )
+    assert lp(good) > before_good + 1.0
+    assert lp(good) - before_good > lp(bad) - before_bad
+
+
+def test_d_round_learns_to_separate_real_from_fake():
+    cfg, oracle, data = _setup()
+    learner = Learner(cfg)
+    fake = torch.randint(0, 60, (1024, 10), generator=torch.Generator().manual_seed(0))
+    first = learner.d_round(data, fake, "t", 0)
+    for r in range(1, 4):
+        last = learner.d_round(data, fake, "t", r)
+    assert last["d_loss"] < first["d_loss"]
+    assert last["d_acc"] > 0.9
+    assert not learner.discriminator.training
+    p_real = learner.discriminator.prob_real(data[:256]).mean()
+    p_fake = learner.discriminator.prob_real(fake[:256]).mean()
+    assert p_real > 0.7 > 0.3 > p_fake
+
+
+def test_discriminator_loss_is_official():
+    cfg, _, data = _setup()
+    d = Learner(cfg).discriminator.eval()
+    logits = d(data[:8])
+    labels = torch.tensor([0, 1] * 4)
+    ce = torch.nn.functional.cross_entropy(logits, labels)
+    l2 = (d.output.weight**2).sum() / 2 + (d.output.bias**2).sum() / 2
+    torch.testing.assert_close(d.loss(logits, labels), ce + 0.2 * l2)

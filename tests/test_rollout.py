@@ -1,0 +1,149 @@
+"""Rollout rewards: the fast batched engine against the plain reference, reward
+properties, and independence from how the work is split across workers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from reference_rollout import reference_rewards
+
+from distributed_seqgan.config import load_config
+from distributed_seqgan.learner import Learner
+from distributed_seqgan.models import Discriminator, LSTMPolicy, sample_from_logits
+from distributed_seqgan.pool import LocalPool, plan_rollout_shards
+from distributed_seqgan.rollout import mc_rewards
+from distributed_seqgan.worker import RolloutWorker, rollout_uniforms
+
+
+def _models(vocab: int, seq_len: int, dtype: torch.dtype, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    policy = LSTMPolicy(vocab, 8, 16, seq_len)
+    policy.reset_parameters_normal(1.0, g)  # peaky policy: exercises the sampler
+    disc = Discriminator(vocab, 8, (1, 2, 3), (4, 5, 6), dropout=0.25, l2_reg=0.2)
+    disc.reset_parameters_official(g)
+    return policy.to(dtype).eval(), disc.to(dtype).eval()
+
+
+@pytest.mark.parametrize(
+    ("vocab", "seq_len", "batch", "rollouts"),
+    [(30, 4, 3, 2), (50, 9, 7, 4), (120, 12, 5, 3), (17, 20, 2, 5)],
+)
+def test_fast_rollout_equals_reference_float64(vocab, seq_len, batch, rollouts):
+    policy, disc = _models(vocab, seq_len, torch.float64)
+    g = torch.Generator().manual_seed(vocab)
+    samples = torch.randint(0, vocab, (batch, seq_len), generator=g)
+    u = torch.rand(rollouts, seq_len - 1, batch, seq_len, generator=g, dtype=torch.float64)
+    fast = mc_rewards(policy, disc, samples, u)
+    ref = reference_rewards(policy, disc, samples, u)
+    assert fast.shape == (batch, seq_len)
+    torch.testing.assert_close(fast.double(), ref, rtol=0, atol=1e-12)
+
+
+def test_fast_rollout_equals_reference_float32():
+    policy, disc = _models(200, 10, torch.float32, seed=3)
+    g = torch.Generator().manual_seed(1)
+    samples = torch.randint(0, 200, (6, 10), generator=g)
+    u = torch.rand(3, 9, 6, 10, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(
+        mc_rewards(policy, disc, samples, u).double(),
+        reference_rewards(policy, disc, samples, u),
+        rtol=0,
+        atol=1e-5,
+    )
+
+
+def test_reward_properties():
+    policy, disc = _models(60, 8, torch.float32)
+    samples = torch.randint(0, 60, (9, 8))
+    rewards = mc_rewards(policy, disc, samples, torch.rand(4, 7, 9, 8, dtype=torch.float64))
+    assert rewards.shape == (9, 8)
+    assert rewards.min() >= 0.0 and rewards.max() <= 1.0
+    torch.testing.assert_close(rewards[:, -1], disc.prob_real(samples))  # t = T is D(sequence)
+    assert rewards[:, :-1].std() > 0  # rollouts really vary
+
+
+def test_rewards_ignore_dropout_mode():
+    policy, disc = _models(60, 8, torch.float32)
+    samples = torch.randint(0, 60, (5, 8))
+    u = torch.rand(2, 7, 5, 8, dtype=torch.float64)
+    a = mc_rewards(policy, disc, samples, u)
+    disc.train()
+    torch.testing.assert_close(mc_rewards(policy, disc, samples, u), a)
+
+
+def test_inverse_cdf_sampler_has_the_right_distribution():
+    logits = torch.tensor([[0.0, 1.0, 2.0, -1.0]]).repeat(40000, 1)
+    draws = sample_from_logits(
+        logits, torch.rand(40000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    )
+    freq = torch.bincount(draws, minlength=4).double() / 40000
+    torch.testing.assert_close(freq, torch.softmax(logits[0].double(), 0), atol=0.01, rtol=0)
+    edge = sample_from_logits(
+        torch.zeros(3, 5), torch.tensor([0.0, 0.999999999, 0.5], dtype=torch.float64)
+    )
+    assert edge.tolist() == [0, 4, 2]
+
+
+@pytest.mark.parametrize(
+    ("b", "n", "k"), [(64, 16, 1), (64, 16, 3), (10, 2, 5), (3, 1, 4), (5, 4, 4)]
+)
+def test_shard_plan_covers_every_sample_and_rollout_once(b, n, k):
+    cover = torch.zeros(b, n, dtype=torch.long)
+    shards = plan_rollout_shards(b, n, k, step=0)
+    for s in shards:
+        cover[s.sample_start : s.sample_end, s.rollout_start : s.rollout_end] += 1
+    assert torch.equal(cover, torch.ones_like(cover))
+    assert len(shards) >= min(k, b * n)
+
+
+def test_pool_rewards_do_not_depend_on_worker_count():
+    cfg = load_config("configs/smoke.yaml")
+    learner = Learner(cfg)
+    samples = torch.randint(0, cfg.generator.vocab_size, (13, cfg.generator.seq_len))
+    results, draws = [], []
+    for k in (1, 2, 3):
+        pool = LocalPool([RolloutWorker(cfg) for _ in range(k)], cfg.pool.sample_chunk)
+        pool.publish(learner.weights())
+        results.append(pool.rollout_rewards(samples, 5, step=4))
+        draws.append(pool.sample(70, "eval", 1))  # 70 > sample_chunk: several shards
+    for r, d in zip(results[1:], draws[1:], strict=True):
+        torch.testing.assert_close(r, results[0], rtol=0, atol=1e-6)
+        assert torch.equal(d, draws[0])  # fixed-size chunks: identical for every K
+    assert not torch.equal(draws[0][:32], draws[0][32:64])
+    # the pool equals one direct call with the same keyed uniforms
+    u = torch.stack([rollout_uniforms(cfg.seed, 4, r, 13, cfg.generator.seq_len) for r in range(5)])
+    torch.testing.assert_close(
+        results[0], mc_rewards(learner.generator.eval(), learner.discriminator.eval(), samples, u)
+    )
+
+
+def test_worker_rejects_stale_versions():
+    from distributed_seqgan.worker import RolloutShard, StaleWeightsError
+
+    cfg = load_config("configs/smoke.yaml")
+    learner, worker = Learner(cfg), RolloutWorker(cfg)
+    worker.set_weights(3, learner.weights())
+    samples = torch.zeros(2, cfg.generator.seq_len, dtype=torch.long)
+    with pytest.raises(StaleWeightsError):
+        worker.rollout_rewards(2, samples, 2, RolloutShard(0, 0, 2, 0, 1))
+    with pytest.raises(StaleWeightsError):
+        worker.set_weights(1, learner.weights())
+    assert worker.rollout_rewards(3, samples, 2, RolloutShard(0, 0, 2, 0, 1)).version == 3
+
+
+def test_delayed_rollout_policy_update():
+    cfg = load_config(
+        "configs/smoke.yaml",
+        ["schedule.rollout_policy=delayed", "schedule.rollout_update_rate=0.8"],
+    )
+    learner = Learner(cfg)
+    before = {k: v.clone() for k, v in learner.rollout_policy.state_dict().items()}
+    samples = torch.randint(0, cfg.generator.vocab_size, (16, cfg.generator.seq_len))
+    learner.pg_step(samples, torch.rand(16, cfg.generator.seq_len))
+    g = learner.generator.state_dict()
+    assert not torch.equal(g["output.weight"], before["output.weight"])
+    learner.update_rollout_policy()
+    for k, v in learner.rollout_policy.state_dict().items():
+        torch.testing.assert_close(v, 0.8 * before[k] + 0.2 * g[k])
+    same = Learner(load_config("configs/smoke.yaml"))
+    assert same.rollout_policy is same.generator and same.weights()["rollout"] is None
