@@ -59,7 +59,9 @@ class Learner:
         losses = []
         for start in range(0, data.shape[0] - bs + 1, bs):
             batch = data[start : start + bs].to(self.device)  # (B, T)
-            loss = -self.generator.token_log_probs(batch).mean()
+            loss = self.generator.weighted_nll(
+                batch, torch.full(batch.shape, 1.0 / batch.numel(), device=self.device)
+            )
             self._g_update(self.mle_opt, loss)
             losses.append(loss.item())
         return sum(losses) / max(len(losses), 1)
@@ -67,8 +69,8 @@ class Learner:
     def pg_step(self, samples: torch.Tensor, rewards: torch.Tensor) -> float:
         """One policy-gradient step on samples (B, T) with rewards Q (B, T)."""
         self.generator.train()
-        logp = self.generator.token_log_probs(samples.to(self.device))  # (B, T)
-        loss = -(logp * rewards.to(self.device)).sum()
+        # loss = -sum_{b,t} log G(y_bt | y_b<t) * Q(b, t)
+        loss = self.generator.weighted_nll(samples.to(self.device), rewards.to(self.device))
         self._g_update(self.pg_opt, loss)
         return loss.item()
 

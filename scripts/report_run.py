@@ -38,17 +38,17 @@ def main() -> int:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7, 4))
-        for phase, style in (("mle", "o-"), ("adversarial", "s-")):
-            pts = [(r[0], r[3]) for r in rows if r[1] == phase]
-            if pts:
-                ax.plot(
-                    *zip(*pts, strict=True),
-                    style,
-                    label=f"NLL-oracle, {'MLE pretraining' if phase == 'mle' else 'adversarial (SeqGAN)'}",
-                )
+        for phase, color in (("mle", "tab:blue"), ("adversarial", "tab:orange")):
+            name = "MLE pretraining" if phase == "mle" else "adversarial (SeqGAN)"
+            xs = [r[0] for r in rows if r[1] == phase]
+            nll_o = [r[3] for r in rows if r[1] == phase]
+            nll_t = [r[4] for r in rows if r[1] == phase]
+            if xs:
+                ax.plot(xs, nll_o, "o-", color=color, label=f"NLL-oracle, {name}")
+                ax.plot(xs, nll_t, "x--", color=color, alpha=0.6, label=f"NLL-test, {name}")
         ax.axvline(mle_epochs, color="gray", ls="--", lw=1)
         ax.set_xlabel("MLE epoch, then adversarial iteration")
-        ax.set_ylabel("NLL-oracle (nats/token)")
+        ax.set_ylabel("NLL (nats/token)")
         ax.set_title(f"{Path(args.run).name}")
         ax.legend()
         ax.grid(alpha=0.3)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .linear_nll import linear_weighted_nll
+
 State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (1, R, H)
 
 
@@ -77,6 +79,16 @@ class LSTMPolicy(nn.Module):
         """log pi(y_t | y_<t) for each token of seqs (B, T) -> (B, T)."""
         logp = torch.log_softmax(self(seqs), dim=-1)  # (B, T, V)
         return logp.gather(-1, seqs.unsqueeze(-1)).squeeze(-1)  # (B, T)
+
+    def weighted_nll(self, seqs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """sum_{b,t} weights[b, t] * -log pi(y_bt | y_b<t) for seqs, weights (B, T).
+
+        The training loss of both MLE (weights 1/(B T)) and the policy gradient (weights =
+        rewards), through the fused chunked projection + NLL (see ``linear_nll.py``).
+        """
+        hidden, _ = self.lstm(self.embedding(self.inputs_for(seqs)))  # (B, T, H)
+        flat = hidden.reshape(-1, hidden.shape[-1])  # (B T, H)
+        return linear_weighted_nll(flat, self.output, seqs.reshape(-1), weights.reshape(-1))
 
     def step(self, tokens: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
         """Feeds one token per row: tokens (R,) -> logits (R, V) and the new state."""
