@@ -21,6 +21,8 @@ commands:
   sample       print K sequences from a trained run's generator, one per line
   oracle-nll   mean per-token NLL under the official oracle LSTM of the sequences in a
                file (one per line, 20 space-separated ids in 0..4999)
+  bench        time the hot paths at the paper config against this machine's matmul
+               ceilings; appends to docs/benchmarks.md (seqgan bench --help)
 
 Data: files are looked up in data.dir, then $SEQGAN_DATA_DIR, then the cache
 ($SEQGAN_CACHE_DIR or ~/.cache/distributed_seqgan), and downloaded with sha256
@@ -32,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="seqgan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = p.add_subparsers(dest="command", metavar="{train,sample,oracle-nll}")
+    sub = p.add_subparsers(dest="command", metavar="{train,sample,oracle-nll,bench}")
     t = sub.add_parser(
         "train", help="train SeqGAN from a config", description="Train SeqGAN end to end."
     )
@@ -62,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir",
         default=None,
         help="directory holding synthetic_oracle/ (else $SEQGAN_DATA_DIR or the cache)",
+    )
+    sub.add_parser(
+        "bench", help="benchmark the hot paths (see: seqgan bench --help)", add_help=False
     )
     return p
 
@@ -108,6 +113,15 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "oracle-nll": cmd_oracle_n
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # its own parser: see distributed_seqgan/bench.py
+        from .bench import main as bench_main
+
+        try:
+            return bench_main(argv[1:])
+        except UserError as exc:
+            print(f"seqgan: error: {exc}", file=sys.stderr)
+            return 2
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -74,6 +74,10 @@ class DiscriminatorConfig:
     dropout: float = _f(0.25, ge=0.0, lt=1.0)  # drop probability (official keep_prob 0.75)
     l2_reg: float = _f(0.2, ge=0.0)  # on the output layer only, as tf.nn.l2_loss
     lr: float = _f(1e-4, gt=0.0)
+    bf16_rewards: bool = (
+        False  # score rollouts under bfloat16 autocast (accuracy: docs/benchmarks.md)
+    )
+    bf16_train: bool = False  # D training steps under bfloat16 autocast (fp32 weights and Adam)
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,11 @@ class Learner:
             copy.deepcopy(self.generator).eval() if self.delayed else self.generator
         )
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
-        self.mle_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr)
-        self.pg_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr)
-        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.discriminator.lr)
+        self.mle_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
+        self.pg_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
+        self.d_opt = torch.optim.Adam(
+            self.discriminator.parameters(), lr=cfg.discriminator.lr, fused=True
+        )
 
     # ------------------------------------------------------------------ generator
     def _g_update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -105,10 +107,12 @@ class Learner:
         self.discriminator.train()
         total_loss, correct, seen = 0.0, 0, 0
         n_batches = len(x) // bs
+        bf16 = cfg.discriminator.bf16_train  # weights and Adam stay fp32
         for _ in range(cfg.schedule.d_epochs):
             for i in range(n_batches):
                 xb, yb = x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
-                logits = self.discriminator(xb)  # (B, 2)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+                    logits = self.discriminator(xb)  # (B, 2)
                 loss = self.discriminator.loss(logits, yb)
                 self.d_opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -23,18 +23,7 @@ from __future__ import annotations
 import torch
 
 from .models.discriminator import Discriminator
-from .models.lstm_policy import LSTMPolicy, sample_from_logits
-
-SAMPLE_CHUNK_ROWS = 8192  # rows per softmax/cumsum chunk: bounds the (rows, V) buffers
-
-
-def _draw(policy: LSTMPolicy, hidden: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Tokens for hidden states (R, H) with uniforms (R,), in chunks -> (R,)."""
-    out = torch.empty(hidden.shape[0], dtype=torch.long, device=hidden.device)
-    for start in range(0, hidden.shape[0], SAMPLE_CHUNK_ROWS):
-        sl = slice(start, start + SAMPLE_CHUNK_ROWS)
-        out[sl] = sample_from_logits(policy.output(hidden[sl]), u[sl])
-    return out
+from .models.lstm_policy import LSTMPolicy
 
 
 def _with_new_group(s: torch.Tensor, b: int, n_roll: int) -> torch.Tensor:
@@ -76,7 +65,7 @@ def complete_prefixes(policy: LSTMPolicy, samples: torch.Tensor, u: torch.Tensor
         join_h = hidden[:b].repeat(n_roll, 1)  # (group, H)
         all_hidden = torch.cat([hidden[b:], join_h])  # (active, H)
         step_u = u[:, : p - 1, :, p - 1].transpose(0, 1).reshape(active)  # (active,) in (t, r, i)
-        drawn = _draw(policy, all_hidden, step_u)  # (active,)
+        drawn = policy.draw(all_hidden, step_u)  # (active,)
         done[:active, p - 1] = drawn
         if p == seq_len:
             break
@@ -88,29 +77,65 @@ def complete_prefixes(policy: LSTMPolicy, samples: torch.Tensor, u: torch.Tensor
 
 
 @torch.no_grad()
+def score_rollouts(
+    disc: Discriminator, samples: torch.Tensor, done: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's P(real) for every completion and for the samples themselves.
+
+    samples (B, T); done (T-1, R, B, T) from :func:`complete_prefixes`. Each distinct
+    sequence is scored once (a peaky generator repeats many completions, and a completion
+    can equal its sample), and conv windows inside a row's known prefix come from the
+    sample's. Returns (scores (T-1, R, B), final (B,)).
+    """
+    b, seq_len = samples.shape
+    n_roll = done.shape[1]
+    device = samples.device
+    rows = torch.cat([done.reshape(-1, seq_len), samples])  # (M0, T); samples = prefix length T
+    prefix_len = torch.cat(
+        [
+            torch.arange(1, seq_len, device=device).repeat_interleave(n_roll * b),
+            torch.full((b,), seq_len, device=device),
+        ]
+    )  # (M0,)
+    source = torch.arange(b, device=device).repeat((seq_len - 1) * n_roll + 1)  # (M0,) sample index
+    uniq, inverse = torch.unique(rows, dim=0, return_inverse=True)  # (M, T), (M0,)
+    # Representative of each distinct row: the occurrence with the longest known prefix.
+    key = prefix_len * len(rows) + torch.arange(len(rows), device=device)
+    best = torch.full((len(uniq),), -1, dtype=key.dtype, device=device)
+    rep = best.scatter_reduce_(0, inverse, key, "amax") % len(rows)  # (M,) row index
+    probs = disc.score_with_known_prefix(uniq, prefix_len[rep], source[rep], samples)[inverse]
+    return probs[:-b].view(seq_len - 1, n_roll, b), probs[-b:]
+
+
+@torch.no_grad()
 def rollout_reward_sums(
     policy: LSTMPolicy,
     disc: Discriminator,
     samples: torch.Tensor,
     u: torch.Tensor,
-    score_batch: int = 4096,
-) -> torch.Tensor:
-    """Sum over the given rollouts of D(completion) per sample and prefix length.
+    bf16: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum over the given rollouts of D(completion) per sample and prefix length, and D of
+    the samples themselves.
 
-    samples (B, T); u (R, T-1, B, T) -> (B, T-1). Divide by the total rollout count N
-    (over all shards) to get the rewards of positions 1..T-1.
+    samples (B, T); u (R, T-1, B, T) -> (sums (B, T-1), final (B,)). Divide the sums by the
+    total rollout count N (over all shards) to get the rewards of positions 1..T-1.
+    ``bf16`` scores with D under bfloat16 autocast (see docs/benchmarks.md for accuracy).
     """
-    seq_len = samples.shape[1]
     done = complete_prefixes(policy, samples, u)  # (T-1, R, B, T)
-    scores = disc.prob_real(done.reshape(-1, seq_len), batch_size=score_batch)  # (T-1 * R * B,)
-    return scores.view(done.shape[:3]).sum(dim=1).T.contiguous()  # (B, T-1)
+    with torch.autocast(samples.device.type, dtype=torch.bfloat16, enabled=bf16):
+        scores, final = score_rollouts(disc, samples, done)  # (T-1, R, B), (B,)
+    return scores.sum(dim=1).T.contiguous(), final  # (B, T-1), (B,)
 
 
 @torch.no_grad()
 def mc_rewards(
-    policy: LSTMPolicy, disc: Discriminator, samples: torch.Tensor, u: torch.Tensor
+    policy: LSTMPolicy,
+    disc: Discriminator,
+    samples: torch.Tensor,
+    u: torch.Tensor,
+    bf16: bool = False,
 ) -> torch.Tensor:
     """Rewards (B, T) from all N = u.shape[0] rollouts in one go (single-shard case)."""
-    sums = rollout_reward_sums(policy, disc, samples, u)  # (B, T-1)
-    final = disc.prob_real(samples)  # (B,)
+    sums, final = rollout_reward_sums(policy, disc, samples, u, bf16)  # (B, T-1), (B,)
     return torch.cat([sums / u.shape[0], final.unsqueeze(1)], dim=1)  # (B, T)

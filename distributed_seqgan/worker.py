@@ -125,9 +125,10 @@ class RolloutWorker:
             ]
         )  # (R, T-1, b, T)
         samples = samples.to(self.device)
-        sums = rollout_reward_sums(self.rollout_policy, self.discriminator, samples, u)  # (b, T-1)
-        final = self.discriminator.prob_real(samples).cpu() if shard.scores_final else None
-        return ShardResult(version, shard, sums.cpu(), final)
+        sums, final = rollout_reward_sums(
+            self.rollout_policy, self.discriminator, samples, u, self.cfg.discriminator.bf16_rewards
+        )  # (b, T-1), (b,)
+        return ShardResult(version, shard, sums.cpu(), final.cpu() if shard.scores_final else None)
 
     def sample(self, version: int, shard: SampleShard) -> tuple[int, torch.Tensor]:
         """Draws ``shard.n`` sequences from the generator -> (version, (n, T) on CPU)."""

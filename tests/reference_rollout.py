@@ -23,10 +23,11 @@ def reference_rewards(
             token = torch.full((b,), policy.start_token, dtype=torch.long)
             state = None
             for p in range(1, seq_len + 1):  # produce y_p
-                logits, state = policy.step(token, state)
+                hidden, state = policy.step(token, state)
                 if p <= t:
                     token = samples[:, p - 1]  # teacher forcing through the prefix
                 else:
+                    logits = policy.output(hidden)  # (B, V)
                     token = sample_from_logits(logits, u[r, t - 1, :, p - 1])
                     seq[:, p - 1] = token
             rewards[:, t - 1] += disc.prob_real(seq).double()

@@ -45,3 +45,106 @@ def test_fused_weighted_nll_without_grad():
         got = linear_weighted_nll(h, lin, t, torch.ones(5))
         want = torch.nn.functional.cross_entropy(lin(h), t, reduction="sum")
     torch.testing.assert_close(got, want)
+
+
+# ----------------------------------------------------------------------------- sampler
+def _plain_sampler(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """The textbook inverse CDF: softmax, full cumsum, search."""
+    cdf = torch.softmax(logits, dim=-1).cumsum(dim=-1)
+    idx = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
+    return idx.clamp(max=logits.shape[1] - 1)
+
+
+@pytest.mark.parametrize("vocab", [1, 2, 3, 10, 97, 5000])
+def test_blocked_sampler_equals_plain_inverse_cdf(vocab):
+    from distributed_seqgan.models import sample_from_logits
+
+    g = torch.Generator().manual_seed(vocab)
+    logits = torch.randn(3000, vocab, generator=g, dtype=torch.float64) * 3
+    u = torch.rand(3000, generator=g, dtype=torch.float64)
+    assert torch.equal(sample_from_logits(logits.clone(), u), _plain_sampler(logits, u))
+    # float32: identical but for draws within rounding of a CDF boundary
+    agree = (
+        (sample_from_logits(logits.float(), u) == _plain_sampler(logits.float(), u)).double().mean()
+    )
+    assert agree > 0.999
+
+
+def test_sampler_never_draws_zero_probability_tokens():
+    from distributed_seqgan.models import sample_from_logits
+
+    logits = torch.full((2000, 50), -1e4)
+    logits[:, 7] = 0.0
+    logits[:, 42] = 0.0
+    u = torch.linspace(0, 1 - 1e-12, 2000, dtype=torch.float64)
+    assert set(sample_from_logits(logits, u).tolist()) == {7, 42}
+
+
+# ----------------------------------------------------------------------------- discriminator
+def _plain_features(d, seqs: torch.Tensor) -> torch.Tensor:
+    """Kim-2014 CNN as the official code writes it: conv -> ReLU -> max-pool -> highway."""
+    emb = d.embedding(seqs).transpose(1, 2)
+    h = torch.cat([torch.relu(conv(emb)).amax(dim=2) for conv in d.convs], dim=1)
+    n = d.num_features
+    lin = torch.nn.functional.linear(h, d.highway.weight[:n], d.highway.bias[:n])
+    gate = torch.sigmoid(torch.nn.functional.linear(h, d.highway.weight[n:], d.highway.bias[n:]))
+    return gate * torch.relu(lin) + (1 - gate) * h
+
+
+def _disc(vocab: int, sizes: tuple[int, ...], seed: int):
+    from distributed_seqgan.models import Discriminator
+
+    d = Discriminator(vocab, 8, sizes, tuple(3 + 2 * i for i in range(len(sizes))), 0.25, 0.2)
+    d.reset_parameters_official(torch.Generator().manual_seed(seed))
+    return d.eval()
+
+
+@pytest.mark.parametrize(
+    ("vocab", "seq_len", "sizes"),
+    [(30, 5, (1, 2, 5)), (100, 12, (1, 3, 4, 12)), (50, 20, (2, 15, 20))],
+)
+def test_discriminator_features_equal_plain_formulation(vocab, seq_len, sizes):
+    d = _disc(vocab, sizes, seq_len)
+    seqs = torch.randint(0, vocab, (37, seq_len), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(d.features(seqs), _plain_features(d, seqs), rtol=1e-5, atol=1e-5)
+    plain = torch.softmax(d.output(_plain_features(d, seqs)), dim=-1)[:, 1]
+    torch.testing.assert_close(d.prob_real(seqs), plain, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("seq_len", "sizes"), [(6, (1, 2, 6)), (20, (1, 2, 3, 5, 10, 15, 20))])
+def test_known_prefix_scoring_equals_full_scoring(seq_len, sizes):
+    g = torch.Generator().manual_seed(seq_len)
+    d = _disc(40, sizes, 0)
+    samples = torch.randint(0, 40, (9, seq_len), generator=g)
+    m = 200
+    source = torch.randint(0, 9, (m,), generator=g)
+    prefix_len = torch.randint(0, seq_len + 1, (m,), generator=g)
+    seqs = torch.randint(0, 40, (m, seq_len), generator=g)
+    keep = torch.arange(seq_len).unsqueeze(0) < prefix_len.unsqueeze(1)  # (m, T)
+    seqs = torch.where(keep, samples[source], seqs)
+    fast = d.score_with_known_prefix(seqs, prefix_len, source, samples)
+    torch.testing.assert_close(fast, d.prob_real(seqs), rtol=1e-5, atol=1e-6)
+
+
+def test_bf16_rewards_within_001_of_fp32():
+    """bf16 autocast scoring on a random model and on one D trained to separate data."""
+    from distributed_seqgan.config import load_config
+    from distributed_seqgan.learner import Learner
+    from distributed_seqgan.rollout import mc_rewards
+
+    cfg = load_config(None, ["generator.vocab_size=300", "generator.seq_len=12", "oracle.kind=random",
+                             "discriminator.filter_sizes=[1,2,3,5,12]", "discriminator.num_filters=[40,60,60,40,40]",
+                             "discriminator.lr=0.001", "schedule.batch_size=32"])  # fmt: skip
+    learner = Learner(cfg)
+    g = torch.Generator().manual_seed(0)
+    samples = torch.randint(0, 300, (16, 12), generator=g)
+    u = torch.rand(8, 11, 16, 12, generator=g, dtype=torch.float64)
+    for trained in (False, True):
+        if trained:
+            real = torch.randint(0, 150, (512, 12), generator=g)  # "real" = low ids
+            learner.d_round(real, torch.randint(150, 300, (512, 12), generator=g), "t", 0)
+        gen, disc = learner.generator.eval(), learner.discriminator.eval()
+        fp32 = mc_rewards(gen, disc, samples, u)
+        bf16 = mc_rewards(gen, disc, samples, u, bf16=True)
+        assert (fp32 - bf16).abs().max() < 0.01, trained
+        assert fp32.std() > 0.01  # the rewards carry signal worth being accurate about

@@ -74,7 +74,8 @@ def test_rewards_ignore_dropout_mode():
 def test_inverse_cdf_sampler_has_the_right_distribution():
     logits = torch.tensor([[0.0, 1.0, 2.0, -1.0]]).repeat(40000, 1)
     draws = sample_from_logits(
-        logits, torch.rand(40000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        logits.clone(),
+        torch.rand(40000, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
     )
     freq = torch.bincount(draws, minlength=4).double() / 40000
     torch.testing.assert_close(freq, torch.softmax(logits[0].double(), 0), atol=0.01, rtol=0)

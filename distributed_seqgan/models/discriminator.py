@@ -4,6 +4,13 @@ embedding -> one convolution per filter size over whole embedding rows -> ReLU -
 max-pool over time -> concat -> one highway layer -> dropout -> linear to 2 classes
 (index 1 = real). Rewards use the probability of "real" with no dropout, as the official
 rollout feeds ``dropout_keep_prob: 1.0``.
+
+Formulation choices (measured in docs/benchmarks.md):
+- max-pool before ReLU (relu(max x) = max(relu x)): one pass over (B, F) instead of
+  over every window;
+- the highway's transform and gate are one (F, 2F) GEMM;
+- :meth:`score_with_known_prefix` reuses the conv windows that lie inside a prefix the
+  sequences share with an already-embedded sample: the rollout hot path.
 """
 
 from __future__ import annotations
@@ -13,6 +20,13 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+SCORE_CHUNK_ROWS = 4096
+
+
+def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """bf16/fp16 (autocast) results up to float32; float32 and float64 stay as they are."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
 
 
 class Discriminator(nn.Module):
@@ -33,51 +47,118 @@ class Discriminator(nn.Module):
             nn.Conv1d(emb_dim, n, kernel_size=k)
             for k, n in zip(filter_sizes, num_filters, strict=True)
         )
-        total = sum(num_filters)
-        self.highway_lin = nn.Linear(total, total)
-        self.highway_gate = nn.Linear(total, total)
-        self.output = nn.Linear(total, 2)
+        self.num_features = sum(num_filters)
+        self.highway = nn.Linear(self.num_features, 2 * self.num_features)  # [transform; gate]
+        self.output = nn.Linear(self.num_features, 2)
 
     def reset_parameters_official(self, generator: torch.Generator | None = None) -> None:
         """The official initializers: U(-1, 1) embedding, truncated N(0, 0.1) convs and
-        output with bias 0.1, and TF's default Glorot-uniform for the highway layer."""
+        output with bias 0.1, and TF's default Glorot-uniform for the two highway linears."""
         g = generator
+        n = self.num_features
         with torch.no_grad():
             self.embedding.weight.uniform_(-1.0, 1.0, generator=g)
             for conv in self.convs:
                 nn.init.trunc_normal_(conv.weight, std=0.1, a=-0.2, b=0.2, generator=g)
                 conv.bias.fill_(0.1)
-            for lin in (self.highway_lin, self.highway_gate):
-                n = lin.weight.shape[0]
-                bound = math.sqrt(6.0 / (2 * n))
-                lin.weight.uniform_(-bound, bound, generator=g)
-                lin.bias.uniform_(-math.sqrt(3.0 / n), math.sqrt(3.0 / n), generator=g)
+            bound, bias_bound = math.sqrt(6.0 / (2 * n)), math.sqrt(3.0 / n)
+            for half in (slice(0, n), slice(n, 2 * n)):  # glorot per (n, n) matrix
+                self.highway.weight[half].uniform_(-bound, bound, generator=g)
+                self.highway.bias[half].uniform_(-bias_bound, bias_bound, generator=g)
             nn.init.trunc_normal_(self.output.weight, std=0.1, a=-0.2, b=0.2, generator=g)
             self.output.bias.fill_(0.1)
 
+    # ------------------------------------------------------------------ pieces
+    def _conv_max(self, conv: nn.Conv1d, emb: torch.Tensor) -> torch.Tensor:
+        """Max over windows of one conv: emb (B, E, L) -> (B, n), before ReLU."""
+        f = conv.kernel_size[0]
+        if emb.shape[2] == f:  # one window: a plain GEMM on the flattened window
+            w = conv.weight.reshape(conv.out_channels, -1)  # (n, E f)
+            return F.linear(emb.reshape(emb.shape[0], -1), w, conv.bias)
+        return conv(emb).amax(dim=2)
+
+    def _head(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Highway over max-pooled conv features (B, F) -> (B, F)."""
+        h = F.relu(pooled)
+        lin, gate = self.highway(h).chunk(2, dim=1)  # each (B, F)
+        t = torch.sigmoid(gate)
+        return t * F.relu(lin) + (1.0 - t) * h
+
     def features(self, seqs: torch.Tensor) -> torch.Tensor:
-        """Max-pooled conv features after the highway layer: seqs (B, T) -> (B, F)."""
+        """Highway features of seqs (B, T) -> (B, F)."""
         emb = self.embedding(seqs).transpose(1, 2)  # (B, E, T)
-        pooled = [F.relu(conv(emb)).amax(dim=2) for conv in self.convs]  # each (B, n_k)
-        h = torch.cat(pooled, dim=1)  # (B, F)
-        t = torch.sigmoid(self.highway_gate(h))  # (B, F)
-        return t * F.relu(self.highway_lin(h)) + (1.0 - t) * h  # (B, F)
+        pooled = torch.cat([self._conv_max(conv, emb) for conv in self.convs], dim=1)  # (B, F)
+        return self._head(pooled)
 
     def forward(self, seqs: torch.Tensor) -> torch.Tensor:
         """Class logits (B, 2), with dropout when the module is in training mode."""
         h = F.dropout(self.features(seqs), p=self.dropout, training=self.training)
-        return self.output(h)  # (B, 2)
+        return self._logits_fp32(h)  # (B, 2)
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy + l2_reg * tf.nn.l2_loss of the output layer (sum(w^2) / 2)."""
         l2 = 0.5 * (self.output.weight.square().sum() + self.output.bias.square().sum())
-        return F.cross_entropy(logits, labels) + self.l2_reg * l2
+        return F.cross_entropy(at_least_fp32(logits), labels) + self.l2_reg * l2
+
+    def _logits_fp32(self, h: torch.Tensor) -> torch.Tensor:
+        """The (F, 2) output layer, in at least fp32 even under autocast: it costs nothing
+        and rounding its 1,720-term dot products to bf16 is most of bf16's reward error."""
+        with torch.autocast(h.device.type, enabled=False):
+            return self.output(at_least_fp32(h))  # (B, 2)
+
+    def _prob_from_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        logits = self._logits_fp32(self._head(pooled))  # (B, 2)
+        return torch.softmax(logits, dim=-1)[:, 1]
+
+    # ------------------------------------------------------------------ scoring
+    @torch.no_grad()
+    def prob_real(self, seqs: torch.Tensor, batch_size: int = SCORE_CHUNK_ROWS) -> torch.Tensor:
+        """P(real) for seqs (B, T) -> (B,) float32, never with dropout (the rewards' definition)."""
+        outs = [self._prob_from_pooled(self._pooled(chunk)) for chunk in seqs.split(batch_size)]
+        return torch.cat(outs) if outs else seqs.new_zeros(0, dtype=torch.float32)
+
+    def _pooled(self, seqs: torch.Tensor) -> torch.Tensor:
+        emb = self.embedding(seqs).transpose(1, 2)  # (B, E, T)
+        return torch.cat([self._conv_max(conv, emb) for conv in self.convs], dim=1)  # (B, F)
 
     @torch.no_grad()
-    def prob_real(self, seqs: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-        """P(real) for seqs (B, T) -> (B,), never with dropout (the rewards' definition)."""
-        outs = []
-        for chunk in seqs.split(batch_size):
-            logits = self.output(self.features(chunk))  # (b, 2)
-            outs.append(torch.softmax(logits, dim=-1)[:, 1])
-        return torch.cat(outs) if outs else seqs.new_zeros(0, dtype=torch.float32)
+    def score_with_known_prefix(
+        self,
+        seqs: torch.Tensor,
+        prefix_len: torch.Tensor,
+        source: torch.Tensor,
+        samples: torch.Tensor,
+    ) -> torch.Tensor:
+        """P(real) of seqs (M, T) whose first ``prefix_len[m]`` tokens equal those of
+        ``samples[source[m]]`` (samples (B, T)) -> (M,).
+
+        A conv window wholly inside that prefix has the same value as in the sample, so
+        the samples' windows are computed once and their running max over windows stands
+        in for all of them; only windows reaching past the prefix are computed per row.
+        Equal to :meth:`prob_real` up to float rounding.
+        """
+        seq_len = seqs.shape[1]
+        emb_s = self.embedding(samples).transpose(1, 2)  # (B, E, T)
+        # running max over windows 0..w of each sample: (B, n_k, W_k)
+        prefix_max = [conv(emb_s).cummax(dim=2).values for conv in self.convs]
+        pooled = seqs.new_empty((seqs.shape[0], self.num_features), dtype=emb_s.dtype)  # (M, F)
+        for t in torch.unique(prefix_len).tolist():
+            idx = (prefix_len == t).nonzero().squeeze(1)  # rows sharing t
+            for chunk in idx.split(SCORE_CHUNK_ROWS):
+                src = source[chunk]
+                emb = self.embedding(seqs[chunk]).transpose(1, 2)  # (c, E, T)
+                parts = []
+                for conv, pmax in zip(self.convs, prefix_max, strict=True):
+                    f = conv.kernel_size[0]
+                    n_windows = seq_len - f + 1
+                    first_new = max(0, t - f + 1)  # first window reaching past the prefix
+                    if first_new >= n_windows:
+                        parts.append(pmax[src, :, n_windows - 1])  # all windows inside
+                        continue
+                    new = self._conv_max(conv, emb[:, :, first_new:])  # (c, n)
+                    parts.append(
+                        new if first_new == 0 else torch.maximum(new, pmax[src, :, first_new - 1])
+                    )
+                pooled[chunk] = torch.cat(parts, dim=1).to(pooled.dtype)
+        outs = [self._prob_from_pooled(p) for p in pooled.split(SCORE_CHUNK_ROWS)]
+        return torch.cat(outs)
