@@ -21,7 +21,8 @@ def mean_nll(model: LSTMPolicy, seqs: torch.Tensor, batch_size: int = 1024) -> f
     model.eval()
     total = 0.0
     for chunk in seqs.split(batch_size):
-        total += -model.token_log_probs(chunk.to(model.device)).double().sum().item()
+        chunk = chunk.to(model.device)
+        total += model.weighted_nll(chunk, torch.ones(chunk.shape, device=model.device)).item()
     model.train(was_training)
     return total / seqs.numel()
 
