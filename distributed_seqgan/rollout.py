@@ -26,6 +26,27 @@ from .models.discriminator import Discriminator
 from .models.lstm_policy import LSTMPolicy
 
 
+def unique_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distinct rows of an int64 matrix (M0, T) and each row's index among them.
+
+    ``torch.unique(dim=0)`` is slow on CPU (row-wise copies); this takes the 1-D unique of
+    a 64-bit polynomial hash of each row, then checks that every row equals its
+    representative, falling back to ``unique(dim=0)`` on a collision, so it is exact.
+    """
+    mult = torch.tensor(
+        [(0x9E3779B97F4A7C15 * (i + 1)) % (1 << 61) | 1 for i in range(rows.shape[1])],
+        dtype=torch.int64, device=rows.device,
+    )  # fmt: skip
+    keys = (rows * mult).sum(dim=1)  # (M0,) wraps mod 2^64: a hash, not an order
+    _, inverse = torch.unique(keys, return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1,), len(rows), dtype=torch.long, device=rows.device)
+    first.scatter_reduce_(0, inverse, torch.arange(len(rows), device=rows.device), "amin")
+    uniq = rows[first]
+    if not torch.equal(uniq[inverse], rows):  # a hash collision: exact but slower path
+        return torch.unique(rows, dim=0, return_inverse=True)
+    return uniq, inverse
+
+
 def _with_new_group(s: torch.Tensor, b: int, n_roll: int) -> torch.Tensor:
     """[teacher, rows] (1, b + m, H) -> [teacher, rows, teacher x n_roll] (1, b + m + n_roll * b, H)."""
     return torch.cat([s, s[:, :b].repeat(1, n_roll, 1)], dim=1)
@@ -98,7 +119,7 @@ def score_rollouts(
         ]
     )  # (M0,)
     source = torch.arange(b, device=device).repeat((seq_len - 1) * n_roll + 1)  # (M0,) sample index
-    uniq, inverse = torch.unique(rows, dim=0, return_inverse=True)  # (M, T), (M0,)
+    uniq, inverse = unique_rows(rows)  # (M, T), (M0,)
     # Representative of each distinct row: the occurrence with the longest known prefix.
     key = prefix_len * len(rows) + torch.arange(len(rows), device=device)
     best = torch.full((len(uniq),), -1, dtype=key.dtype, device=device)

@@ -148,3 +148,15 @@ def test_bf16_rewards_within_001_of_fp32():
         bf16 = mc_rewards(gen, disc, samples, u, bf16=True)
         assert (fp32 - bf16).abs().max() < 0.01, trained
         assert fp32.std() > 0.01  # the rewards carry signal worth being accurate about
+
+
+def test_unique_rows_equals_torch_unique():
+    from distributed_seqgan.rollout import unique_rows
+
+    g = torch.Generator().manual_seed(0)
+    rows = torch.randint(0, 4, (3000, 6), generator=g)  # many duplicates
+    uniq, inverse = unique_rows(rows)
+    assert torch.equal(uniq[inverse], rows)
+    assert len(uniq) == len(torch.unique(rows, dim=0)) and len(uniq) == len(
+        {tuple(r) for r in rows.tolist()}
+    )
