@@ -102,13 +102,31 @@ class ScheduleConfig:
 
 @dataclass(frozen=True)
 class PoolConfig:
-    """How rollout work is spread: ``local`` runs K in-process workers one after another."""
+    """How rollout work is spread: ``local`` runs K in-process workers one after another,
+    ``ray`` runs K Ray actors (see ``ray``)."""
 
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "ray"] = "local"
     workers: int = _f(1, ge=1)
     sample_chunk: int = _f(
         1024, ge=1
     )  # sequences per sampling shard (fixed: results don't depend on workers)
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """Ray backend settings (used when ``pool.backend`` is ``ray``)."""
+
+    address: str | None = (
+        None  # None: start a local Ray instance; "auto" or host:port: join a cluster
+    )
+    cpus_per_worker: float = _f(
+        1.0, gt=0.0
+    )  # also each worker's torch/OMP/MKL threads (rounded up)
+    gpus_per_worker: float = _f(0.0, ge=0.0)  # fractions pack several workers on one GPU
+    placement: Literal["PACK", "SPREAD"] = "PACK"
+    max_restarts: int = _f(3, ge=0)  # per worker actor; then the run stops with a checkpoint
+    shard_timeout_s: float = _f(600.0, gt=0.0)  # a shard running longer: the worker counts as hung
+    restart_timeout_s: float = _f(300.0, gt=0.0)  # wait this long for Ray to restart a worker
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,7 @@ class Config:
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
 
     def validate(self) -> Config:
         """Checks that involve several keys; returns self so calls can chain."""

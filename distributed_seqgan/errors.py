@@ -18,3 +18,8 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """Missing, corrupt or malformed data (checksum mismatch, bad sequences file...)."""
+
+
+class WorkerPoolError(UserError):
+    """The worker pool cannot finish the work: workers keep failing past their restart
+    budget. The trainer writes a checkpoint before this reaches the user."""

@@ -26,6 +26,7 @@ from .worker import (
 
 class WorkerPool(Protocol):
     version: int
+    stats: dict[str, int]  # worker_restarts, retried_shards (logged per iteration)
 
     def publish(self, weights: Weights) -> int:
         """Makes ``weights`` the current version on every worker; returns the version."""
@@ -37,6 +38,10 @@ class WorkerPool(Protocol):
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         """``n`` sequences (n, T) from the current generator."""
+        ...
+
+    def describe(self) -> list[dict[str, object]]:
+        """Where each worker runs (process, threads, device, GPUs; node under Ray)."""
         ...
 
     def close(self) -> None: ...
@@ -94,6 +99,7 @@ class LocalPool:
         self.workers = workers
         self.sample_chunk = sample_chunk
         self.version = -1
+        self.stats = {"worker_restarts": 0, "retried_shards": 0}  # never fail in process
 
     def publish(self, weights: Weights) -> int:
         self.version += 1
@@ -121,6 +127,9 @@ class LocalPool:
                 raise StaleWeightsError(f"samples from version {version}, expected {self.version}")
             parts.append(seqs)
         return torch.cat(parts)
+
+    def describe(self) -> list[dict[str, object]]:
+        return [w.describe() for w in self.workers]
 
     def close(self) -> None:
         self.workers.clear()

@@ -22,6 +22,10 @@ def make_pool(cfg: Config) -> WorkerPool:
         return LocalPool(
             [RolloutWorker(cfg) for _ in range(cfg.pool.workers)], cfg.pool.sample_chunk
         )
+    if cfg.pool.backend == "ray":
+        from .ray_pool import RayPool  # ray is imported only when asked for
+
+        return RayPool(cfg)
     raise ConfigError(f"pool.backend: unsupported backend {cfg.pool.backend!r}")
 
 

@@ -21,6 +21,7 @@ import torch
 
 from . import checkpoint
 from .config import Config
+from .errors import WorkerPoolError
 from .learner import Learner
 from .metrics import mean_nll
 from .models import LSTMPolicy
@@ -145,11 +146,21 @@ class Trainer:
         stats = self.d_training("adversarial", it, s.d_steps) if s.d_steps else {}
         self.logger.log(
             "adversarial", it, pg_loss=pg_loss, mean_reward=rewards.mean().item(), **stats,
-            g_s=t_g, iteration_s=time.perf_counter() - t0,
+            g_s=t_g, iteration_s=time.perf_counter() - t0, **self.pool.stats,
         )  # fmt: skip
 
     def run(self) -> TrainResult:
-        """Algorithm 1 (see the module docstring)."""
+        """Algorithm 1 (see the module docstring). If the pool gives up (workers failing
+        past their restart budget), writes ``checkpoints/interrupted.pt`` and re-raises."""
+        try:
+            return self._run()
+        except WorkerPoolError as exc:
+            path = self.run_dir / "checkpoints" / "interrupted.pt"
+            self.save("interrupted", "interrupted", -1)
+            self.logger.info(f"stopped: {exc}; checkpoint {path}")
+            raise
+
+    def _run(self) -> TrainResult:
         s = self.cfg.schedule
         self.prepare_data()
         self.pretrain_generator()

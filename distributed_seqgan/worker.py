@@ -93,6 +93,18 @@ class RolloutWorker:
         self.discriminator = build_discriminator(cfg).to(self.device).eval()
         self.version = -1
 
+    def describe(self) -> dict[str, Any]:
+        """Where this worker runs: process, torch threads, device, GPUs it was given."""
+        import os
+
+        return {
+            "pid": os.getpid(),
+            "threads": torch.get_num_threads(),
+            "device": str(self.device),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "version": self.version,
+        }
+
     def set_weights(self, version: int, weights: Weights) -> int:
         """Loads a published version (no-op if already held); returns the version held."""
         if version == self.version:

@@ -15,6 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # reference_rollout
 if not os.environ.get("SEQGAN_DATA_DIR"):
     os.environ["SEQGAN_DATA_DIR"] = str((REPO.parent / "shared" / "data").resolve())
 os.environ.setdefault("WANDB_MODE", "offline")
+# Keep every Ray process of the tests on loopback: with this, Ray's node-IP lookup returns
+# 127.0.0.1 instead of this machine's interface address. Must be set before ray is imported.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 @pytest.fixture(scope="session")

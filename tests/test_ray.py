@@ -1,0 +1,204 @@
+"""The Ray backend against a real multi-node Ray cluster on this machine (no mocks).
+
+One cluster for the whole module: a head that takes no work, two CPU nodes and one node
+that declares two logical GPUs. Faults are real: actors are killed, frozen with SIGSTOP,
+and a whole node is removed while training runs, and the results must equal the
+fault-free run's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import ray
+import torch
+from ray.cluster_utils import Cluster
+
+from distributed_seqgan.config import Config, load_config
+from distributed_seqgan.errors import WorkerPoolError
+from distributed_seqgan.learner import Learner
+from distributed_seqgan.runner import build_task_oracle, make_pool
+from distributed_seqgan.tracking import RunLogger, read_metrics
+from distributed_seqgan.trainer import Trainer
+
+SMOKE = str(Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml")
+LOOPBACK = {"node_ip_address": "127.0.0.1"}  # all Ray traffic stays on this machine
+BASE = ["pool.workers=2", "schedule.adv_iterations=6", "ray.cpus_per_worker=0.5"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, **LOOPBACK})
+    c.add_node(num_cpus=2, **LOOPBACK)
+    c.add_node(num_cpus=2, **LOOPBACK)
+    c.add_node(num_cpus=1, num_gpus=2, **LOOPBACK)  # logical GPUs: assignment, not compute
+    c.wait_for_nodes()
+    ray.init(address=c.address)
+    yield c
+    ray.shutdown()
+    c.shutdown()
+
+
+def _cfg(*overrides: str) -> Config:
+    return load_config(SMOKE, [*BASE, *overrides])
+
+
+def _train(cfg: Config, run_dir: Path, during: Callable[[object], None] | None = None):
+    """Trains in this process with the config's pool; ``during(pool)`` runs in a thread."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pool = make_pool(cfg)
+    logger = RunLogger(run_dir, quiet=True)
+    learner = Learner(cfg)
+    trainer = Trainer(cfg, learner, pool, build_task_oracle(cfg), logger, run_dir)
+    thread = threading.Thread(target=during, args=(pool,), daemon=True) if during else None
+    try:
+        if thread:
+            thread.start()
+        trainer.run()
+        info = pool.describe()  # where the workers ended up (after any restarts)
+    finally:
+        if thread:
+            thread.join(timeout=60)
+        stats = dict(pool.stats)
+        pool.close()
+        logger.close()
+    events = [
+        {k: v for k, v in e.items() if not k.endswith("_s") and k not in stats}
+        for e in read_metrics(run_dir)
+    ]
+    return learner.state_dict(), events, stats, info
+
+
+def _assert_same(a, b) -> None:
+    (state_a, events_a, *_), (state_b, events_b, *_) = a, b
+    assert events_a == events_b
+    for part in ("generator", "discriminator"):
+        for k, v in state_a[part].items():
+            assert torch.equal(v, state_b[part][k]), (part, k)
+
+
+@pytest.fixture(scope="module")
+def fault_free(cluster, tmp_path_factory):
+    return _train(_cfg("pool.backend=ray", "ray.placement=SPREAD"), tmp_path_factory.mktemp("ref"))
+
+
+def _after_version(v: int, action: Callable[[object], None]) -> Callable[[object], None]:
+    def during(pool) -> None:
+        deadline = time.monotonic() + 60
+        while pool.version < v and time.monotonic() < deadline:
+            time.sleep(0.005)
+        action(pool)
+
+    return during
+
+
+def test_local_and_ray_give_identical_results(fault_free, tmp_path):
+    local = _train(_cfg("pool.backend=local"), tmp_path / "local")
+    _assert_same(local, fault_free)
+    assert fault_free[2] == {"worker_restarts": 0, "retried_shards": 0}
+
+
+def test_spread_places_workers_on_different_nodes(cluster):
+    pool = make_pool(_cfg("pool.backend=ray", "ray.placement=SPREAD"))
+    try:
+        info = pool.describe()
+        assert len({w["node_id"] for w in info}) == 2
+        assert all(w["threads"] == 1 and w["device"] == "cpu" for w in info)
+    finally:
+        pool.close()
+
+
+def test_worker_threads_follow_cpus_per_worker(cluster):
+    pool = make_pool(_cfg("pool.backend=ray", "ray.cpus_per_worker=2", "pool.workers=1"))
+    try:
+        (info,) = pool.describe()
+        assert info["threads"] == 2
+    finally:
+        pool.close()
+
+
+def test_logical_gpus_are_assigned_and_packed(cluster):
+    frac = make_pool(
+        _cfg(
+            "pool.backend=ray",
+            "pool.workers=4",
+            "ray.gpus_per_worker=0.5",
+            "ray.cpus_per_worker=0.25",
+        )
+    )
+    try:
+        info = frac.describe()
+        ids = [tuple(w["gpu_ids"]) for w in info]
+        assert all(len(i) == 1 for i in ids)
+        assert sorted(ids.count(i) for i in set(ids)) == [2, 2]  # two half-GPU workers per GPU
+        assert len({w["node_id"] for w in info}) == 1  # the only node with GPUs
+        assert all(w["device"] == "cpu" for w in info)  # run.device=cpu wins over a GPU grant
+    finally:
+        frac.close()
+    whole = make_pool(_cfg("pool.backend=ray", "ray.gpus_per_worker=1", "ray.cpus_per_worker=0.25"))
+    try:
+        ids = [tuple(w["gpu_ids"]) for w in whole.describe()]
+        assert len(set(ids)) == 2 and all(len(i) == 1 for i in ids)
+    finally:
+        whole.close()
+
+
+def test_killed_worker_is_restarted_and_results_are_unchanged(fault_free, tmp_path):
+    pids: dict[str, int] = {}
+
+    def kill(pool) -> None:
+        pids["before"] = ray.get(pool.actors[0].describe.remote())["pid"]
+        ray.kill(pool.actors[0], no_restart=False)
+
+    result = _train(
+        _cfg("pool.backend=ray", "ray.placement=SPREAD"), tmp_path, _after_version(6, kill)
+    )
+    _assert_same(result, fault_free)
+    assert result[3][0]["pid"] != pids["before"]  # a new process took over worker 0
+
+
+def test_hung_worker_times_out_and_results_are_unchanged(fault_free, tmp_path):
+    def freeze(pool) -> None:
+        pid = ray.get(pool.actors[1].describe.remote())["pid"]
+        os.kill(pid, signal.SIGSTOP)  # alive but never answers
+
+    cfg = _cfg("pool.backend=ray", "ray.placement=SPREAD", "ray.shard_timeout_s=3")
+    result = _train(cfg, tmp_path, _after_version(6, freeze))
+    _assert_same(result, fault_free)
+    assert result[2]["retried_shards"] >= 1 and result[2]["worker_restarts"] == 1
+
+
+def test_removed_node_and_results_are_unchanged(cluster, fault_free, tmp_path):
+    def remove(pool) -> None:
+        node_id = pool.describe()[0]["node_id"]
+        node = next(n for n in cluster.list_all_nodes() if n.node_id == node_id)
+        assert node is not cluster.head_node
+        cluster.remove_node(node)
+
+    try:
+        result = _train(
+            _cfg("pool.backend=ray", "ray.placement=SPREAD"), tmp_path, _after_version(6, remove)
+        )
+        _assert_same(result, fault_free)
+        assert result[2]["worker_restarts"] >= 1
+    finally:
+        cluster.add_node(num_cpus=2, **LOOPBACK)  # keep the cluster's shape for later tests
+        cluster.wait_for_nodes()
+
+
+def test_exhausted_restarts_stop_with_a_message_and_a_checkpoint(cluster, tmp_path):
+    def kill_for_good(pool) -> None:
+        ray.kill(pool.actors[0], no_restart=True)
+
+    cfg = _cfg("pool.backend=ray", "ray.max_restarts=0")
+    with pytest.raises(
+        WorkerPoolError, match=r"worker 0 is dead and cannot be restarted \(ray.max_restarts=0"
+    ):
+        _train(cfg, tmp_path, _after_version(2, kill_for_good))
+    assert (tmp_path / "checkpoints" / "interrupted.pt").is_file()
