@@ -1,0 +1,81 @@
+"""Ray backend benchmarks at the paper config; appends to docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/bench_ray.py
+
+Measures, on this machine: the pool-side work of one adversarial iteration (a rollout
+batch + 5 x 9,984 negatives) with local and Ray pools of the same worker count (Ray's
+overhead), rollout throughput with 1 and 2 Ray workers, and rollout time as N grows.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import ray
+import torch
+
+from distributed_seqgan.bench import median_time
+from distributed_seqgan.config import load_config
+from distributed_seqgan.learner import Learner
+from distributed_seqgan.runner import make_pool
+from distributed_seqgan.seeding import uniforms
+
+
+def pool_for(backend: str, workers: int, threads: int = 1):
+    cfg = load_config(None, [f"pool.backend={backend}", f"pool.workers={workers}", "oracle.kind=random",
+                             f"ray.cpus_per_worker={threads}"])  # fmt: skip
+    return cfg, make_pool(cfg)
+
+
+def main() -> int:
+    ray.init(num_cpus=2, include_dashboard=False)
+    cfg, _ = pool_for("local", 1)
+    learner = Learner(cfg)
+    samples = learner.sample(uniforms((64, 20), 0, "bench"))
+    weights = learner.weights()
+    rows = []
+
+    def iteration_pool_work(pool) -> float:
+        pool.publish(weights)
+        t0 = time.perf_counter()
+        pool.rollout_rewards(samples, 16, 0)
+        pool.sample(5 * 9984, "negatives", 0)
+        return time.perf_counter() - t0
+
+    for k in (1, 2):
+        for backend in ("local", "ray"):
+            _, pool = pool_for(backend, k)
+            t = median_time(lambda pool=pool: iteration_pool_work(pool), 3)
+            rows.append((f"{backend}, {k} worker(s): rollout batch + 5 x 9,984 negatives", t))
+            print(rows[-1], flush=True)
+            pool.close()
+    for k in (1, 2):
+        _, pool = pool_for("ray", k)
+        pool.publish(weights)
+        for n in (16, 64, 256) if k == 2 else (16,):
+            t = median_time(
+                lambda pool=pool, n=n: pool.rollout_rewards(samples, n, 0), 1 if n > 16 else 3
+            )
+            rows.append((f"ray, {k} worker(s): rollout batch, N = {n}", t))
+            print(rows[-1], flush=True)
+        pool.close()
+    lines = [
+        f"\n## {time.strftime('%Y-%m-%d %H:%M')} · `python benchmarks/bench_ray.py`",
+        "",
+        f"torch {torch.__version__}, Ray {ray.__version__}, local Ray instance with 2 CPUs; "
+        "each Ray worker 1 CPU / 1 torch thread; local workers use torch's default threads.",
+        "",
+        "| measurement | median time |",
+        "|---|---|",
+        *[f"| {name} | {t:.3f} s |" for name, t in rows],
+        "",
+    ]
+    with open("docs/benchmarks.md", "a", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    ray.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
