@@ -35,8 +35,6 @@ from .errors import UserError, WorkerPoolError
 from .pool import combine_rewards, plan_rollout_shards, plan_sample_shards
 from .worker import RolloutWorker, StaleWeightsError, Weights
 
-_DEAD = (RayActorError,)
-
 
 def init_ray(cfg: Config) -> None:
     """Starts (``ray.address`` None) or joins (``auto`` / host:port) Ray, once per process."""
@@ -59,6 +57,15 @@ class RayPool:
         bundle: dict[str, float] = {"CPU": r.cpus_per_worker}
         if r.gpus_per_worker:
             bundle["GPU"] = r.gpus_per_worker
+        if r.address is None:  # our own instance has no autoscaler: refuse the impossible now
+            have = ray.cluster_resources()
+            for res, each in bundle.items():
+                if each * cfg.pool.workers > have.get(res, 0):
+                    raise WorkerPoolError(
+                        f"pool.workers={cfg.pool.workers} x {each:g} {res} per worker exceeds this Ray "
+                        f"instance's {have.get(res, 0):g} {res}; lower ray.cpus_per_worker / "
+                        "ray.gpus_per_worker or pool.workers"
+                    )
         self.pg = placement_group(
             [dict(bundle) for _ in range(cfg.pool.workers)], strategy=r.placement
         )
@@ -152,7 +159,7 @@ class RayPool:
                 i, w, _ = pending.pop(ref)
                 try:
                     results[i] = ray.get(ref)
-                except _DEAD:
+                except RayActorError:
                     self._retry(calls, pending, i, w)
                 except RayTaskError as exc:
                     if isinstance(

@@ -56,17 +56,20 @@ def train(cfg: Config, quiet: bool = False) -> Path:
     """Trains end to end as ``cfg`` says; returns the run directory."""
     if cfg.run.threads is not None:
         torch.set_num_threads(cfg.run.threads)
-    oracle = build_task_oracle(cfg)  # before the run dir: a data error leaves nothing behind
-    run_dir = new_run_dir(cfg)
-    dump_config(cfg, run_dir / "config.yaml")
-    logger = RunLogger(run_dir, quiet=quiet)
-    logger.info(
-        f"run directory {run_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads"
-    )
+    # Data and workers first: a missing file or an impossible pool leaves no run dir behind.
+    oracle = build_task_oracle(cfg)
     pool = make_pool(cfg)
     try:
-        Trainer(cfg, Learner(cfg), pool, oracle, logger, run_dir).run()
+        run_dir = new_run_dir(cfg)
+        dump_config(cfg, run_dir / "config.yaml")
+        logger = RunLogger(run_dir, quiet=quiet)
+        try:
+            logger.info(
+                f"run directory {run_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads"
+            )
+            Trainer(cfg, Learner(cfg), pool, oracle, logger, run_dir).run()
+        finally:
+            logger.close()
     finally:
         pool.close()
-        logger.close()
     return run_dir

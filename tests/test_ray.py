@@ -202,3 +202,8 @@ def test_exhausted_restarts_stop_with_a_message_and_a_checkpoint(cluster, tmp_pa
     ):
         _train(cfg, tmp_path, _after_version(2, kill_for_good))
     assert (tmp_path / "checkpoints" / "interrupted.pt").is_file()
+
+
+def test_impossible_pool_is_refused_at_once(cluster):
+    with pytest.raises(WorkerPoolError, match=r"pool.workers=2 x 40 CPU per worker exceeds"):
+        make_pool(_cfg("pool.backend=ray", "ray.cpus_per_worker=40"))
