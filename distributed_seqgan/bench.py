@@ -121,21 +121,11 @@ def run_benchmarks(
         d.bf16_rewards,
     )
 
-    disc = learner.discriminator
     x, y = data[: s.batch_size].to(device), torch.randint(0, 2, (s.batch_size,), device=device)
-
-    def d_step() -> None:
-        disc.train()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=d.bf16_train):
-            logits = disc(x)
-        loss = disc.loss(logits, y)
-        learner.d_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        learner.d_opt.step()
-
+    learner.discriminator.train()
     record(
         "D train step (batch 64, fwd + bwd + Adam)",
-        median_time(d_step, 20, warmup=3, sync=sync),
+        median_time(lambda: learner.d_step(x, y), 20, warmup=3, sync=sync),
         flops.d_train_step(cfg),
         d.bf16_train,
     )

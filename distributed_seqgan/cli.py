@@ -114,20 +114,16 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "oracle-nll": cmd_oracle_n
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:  # its own parser: see distributed_seqgan/bench.py
-        from .bench import main as bench_main
-
-        try:
-            return bench_main(argv[1:])
-        except UserError as exc:
-            print(f"seqgan: error: {exc}", file=sys.stderr)
-            return 2
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
     try:
+        if argv[:1] == ["bench"]:  # its own parser: see distributed_seqgan/bench.py
+            from .bench import main as bench_main
+
+            return bench_main(argv[1:])
+        parser = _parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
         return COMMANDS[args.command](args)
     except UserError as exc:
         print(f"seqgan: error: {exc}", file=sys.stderr)

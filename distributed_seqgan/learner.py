@@ -91,6 +91,21 @@ class Learner:
         return self.generator.sample(u).cpu()
 
     # -------------------------------------------------------------- discriminator
+    def d_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """One D update on a batch x (B, T), labels y (B,) -> (loss, logits (B, 2)).
+
+        Under bf16 autocast when ``discriminator.bf16_train``; weights and Adam stay fp32.
+        """
+        with torch.autocast(
+            self.device.type, dtype=torch.bfloat16, enabled=self.cfg.discriminator.bf16_train
+        ):
+            logits = self.discriminator(x)  # (B, 2)
+        loss = self.discriminator.loss(logits, y)
+        self.d_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.d_opt.step()
+        return loss.item(), logits.detach()
+
     def d_round(
         self, positives: torch.Tensor, negatives: torch.Tensor, stream: str, *key: int
     ) -> dict[str, float]:
@@ -107,17 +122,11 @@ class Learner:
         self.discriminator.train()
         total_loss, correct, seen = 0.0, 0, 0
         n_batches = len(x) // bs
-        bf16 = cfg.discriminator.bf16_train  # weights and Adam stay fp32
         for _ in range(cfg.schedule.d_epochs):
             for i in range(n_batches):
                 xb, yb = x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
-                    logits = self.discriminator(xb)  # (B, 2)
-                loss = self.discriminator.loss(logits, yb)
-                self.d_opt.zero_grad(set_to_none=True)
-                loss.backward()
-                self.d_opt.step()
-                total_loss += loss.item()
+                loss, logits = self.d_step(xb, yb)
+                total_loss += loss
                 correct += int((logits.argmax(1) == yb).sum())
                 seen += len(yb)
         self.discriminator.eval()

@@ -90,6 +90,14 @@ def combine_rewards(
     return torch.cat([sums / num_rollouts, final.unsqueeze(1)], dim=1)  # (B, T)
 
 
+def concat_samples(results: Sequence[tuple[int, torch.Tensor]], version: int) -> torch.Tensor:
+    """Joins sample shards (version, (n_k, T)) in plan order; rejects other versions."""
+    for got, _ in results:
+        if got != version:
+            raise StaleWeightsError(f"samples from version {got}, expected {version}")
+    return torch.cat([seqs for _, seqs in results])
+
+
 class LocalPool:
     """K in-process workers, run one after another: local mode, no ray."""
 
@@ -120,13 +128,9 @@ class LocalPool:
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         shards = plan_sample_shards(n, self.sample_chunk, stream, step)
-        parts = []
-        for k, s in enumerate(shards):
-            version, seqs = self.workers[k % len(self.workers)].sample(self.version, s)
-            if version != self.version:
-                raise StaleWeightsError(f"samples from version {version}, expected {self.version}")
-            parts.append(seqs)
-        return torch.cat(parts)
+        workers = self.workers
+        results = [workers[k % len(workers)].sample(self.version, s) for k, s in enumerate(shards)]
+        return concat_samples(results, self.version)
 
     def describe(self) -> list[dict[str, object]]:
         return [w.describe() for w in self.workers]

@@ -32,7 +32,7 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from .config import Config
 from .errors import UserError, WorkerPoolError
-from .pool import combine_rewards, plan_rollout_shards, plan_sample_shards
+from .pool import combine_rewards, concat_samples, plan_rollout_shards, plan_sample_shards
 from .worker import RolloutWorker, StaleWeightsError, Weights
 
 
@@ -126,10 +126,7 @@ class RayPool:
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         shards = plan_sample_shards(n, self.cfg.pool.sample_chunk, stream, step)
         results = self._run([(lambda a, s=s: a.sample.remote(self.version, s)) for s in shards])
-        for version, _ in results:
-            if version != self.version:
-                raise StaleWeightsError(f"samples from version {version}, expected {self.version}")
-        return torch.cat([seqs for _, seqs in results])
+        return concat_samples(results, self.version)
 
     def describe(self) -> list[dict[str, Any]]:
         """Each worker's process, threads, device and GPUs, plus its Ray node id."""

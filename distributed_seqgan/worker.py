@@ -12,6 +12,7 @@ same shard on another worker, gives the same answer.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,8 +96,6 @@ class RolloutWorker:
 
     def describe(self) -> dict[str, Any]:
         """Where this worker runs: process, torch threads, device, GPUs it was given."""
-        import os
-
         return {
             "pid": os.getpid(),
             "threads": torch.get_num_threads(),
