@@ -26,10 +26,11 @@ import torch
 from . import flops
 from .config import Config, load_config
 from .learner import Learner
-from .runner import build_task_oracle, make_pool
+from .runner import make_pool
 from .seeding import uniforms
 from .tracking import RunLogger
-from .trainer import Trainer, whole_batches
+from .tasks import build_task, whole_batches
+from .trainer import Trainer
 
 
 def median_time(
@@ -138,7 +139,7 @@ def run_benchmarks(
     if not quick:
         with tempfile.TemporaryDirectory() as tmp:
             logger = RunLogger(Path(tmp), quiet=True)
-            trainer = Trainer(cfg, learner, pool, build_task_oracle(cfg), logger, Path(tmp))
+            trainer = Trainer(cfg, learner, pool, build_task(cfg)[0], logger, Path(tmp))
             trainer.positives, trainer.test = data, data[:640]
             t_it = median_time(
                 lambda: trainer.adversarial_iteration(1), 1, 0, sync=sync

@@ -18,7 +18,8 @@ commands:
   train        train end to end (MLE pretraining, D pretraining, adversarial training)
                from a YAML config; writes a run directory with config.yaml,
                metrics.jsonl and checkpoints/
-  sample       print K sequences from a trained run's generator, one per line
+  sample       print K sequences from a trained run's generator, one per line (text
+               tasks: decoded text; --ids for token ids)
   oracle-nll   mean per-token NLL under the official oracle LSTM of the sequences in a
                file (one per line, 20 space-separated ids in 0..4999)
   bench        time the hot paths at the paper config against this machine's matmul
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--checkpoint", default="latest", help="checkpoint name: latest | pretrained | mle"
     )
+    s.add_argument("--ids", action="store_true", help="text tasks: print token ids, not text")
     o = sub.add_parser(
         "oracle-nll", help="NLL of sequences under the official oracle",
         description="Print the mean per-token NLL (nats) under the official oracle LSTM.",
@@ -81,6 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from .data.text import Vocab
     from .factory import build_generator
     from .seeding import uniforms
 
@@ -93,9 +96,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     gen.load_state_dict(state["learner"]["generator"])
     gen.eval()
     seqs = gen.sample(uniforms((args.n, cfg.generator.seq_len), args.seed, "cli-sample"))
-    out = sys.stdout
-    for row in seqs.tolist():
-        out.write(" ".join(map(str, row)) + "\n")
+    if cfg.task == "text" and not args.ids:
+        vocab = Vocab.load(run / "vocab.json")
+        lines = [vocab.decode(row) for row in seqs.tolist()]
+    else:
+        lines = [" ".join(map(str, row)) for row in seqs.tolist()]
+    sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 
 

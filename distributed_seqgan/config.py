@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -43,11 +44,35 @@ class OracleConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where data lives and how much of it the synthetic task makes."""
+    """Where data lives and how a task turns it into samples.
+
+    synthetic: ``num_positive`` / ``num_test`` oracle samples. text: a line-per-sample UTF-8
+    file (``corpus`` for a known one, or ``path`` for your own), tokenized and split as the
+    keys below say; the vocabulary (and so ``generator.vocab_size``) comes from the data.
+    music: the Nottingham piano rolls (``corpus: nottingham-mat``).
+    """
 
     dir: str | None = None  # else $SEQGAN_DATA_DIR, else the cache (with download)
-    num_positive: int = _f(10_000, ge=1)  # official generated_num; floored to whole batches
-    num_test: int = _f(10_000, ge=1)  # held-out oracle samples for NLL-test
+    num_positive: int = _f(10_000, ge=1)  # synthetic: official generated_num; whole batches
+    num_test: int = _f(10_000, ge=1)  # synthetic: held-out oracle samples for NLL-test
+    corpus: str | None = None  # a registry name: obama | chinese-poems | nottingham-mat
+    path: str | None = None  # text: your own file, one sample per line (instead of corpus)
+    tokenizer: Literal["word", "char", "whitespace"] = "word"
+    lowercase: bool = False
+    long_lines: Literal["error", "drop", "truncate"] = "error"  # lines over generator.seq_len
+    drop_patterns: tuple[str, ...] = _f(())  # regexes (case-insensitive): drop matching lines
+    max_lines: int | None = _f(None, ge=1)  # use only the file's first lines (quick runs)
+    min_count: int = _f(1, ge=1)  # rarer tokens become <unk>
+    max_vocab: int | None = _f(None, ge=4)  # cap, incl. <end> and <unk>
+    test_fraction: float = _f(0.1, gt=0.0, lt=1.0)  # seeded split by line
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Text and music metrics: how many generated samples BLEU and self-BLEU score."""
+
+    bleu_samples: int = _f(1000, ge=1)  # each scored against the whole test set
+    self_bleu_samples: int = _f(500, ge=2)
 
 
 @dataclass(frozen=True)
@@ -143,7 +168,7 @@ class RunConfig:
 class Config:
     """A whole run. One ``seed`` determines every random draw in it."""
 
-    task: Literal["synthetic"] = "synthetic"
+    task: Literal["synthetic", "text", "music"] = "synthetic"
     seed: int = _f(88, ge=0)  # official SEED
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -151,6 +176,7 @@ class Config:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
     ray: RayConfig = field(default_factory=RayConfig)
 
@@ -187,6 +213,15 @@ class Config:
                     )
             if (self.oracle.emb_dim, self.oracle.hidden_dim) != (32, 32):
                 raise ConfigError("oracle.emb_dim/hidden_dim must be 32 for the official oracle")
+        if self.task == "text" and (self.data.corpus is None) == (self.data.path is None):
+            raise ConfigError("task text needs exactly one of data.corpus and data.path")
+        for pattern in self.data.drop_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"data.drop_patterns: bad regex {pattern!r}: {exc}") from None
+        if self.task == "music" and self.data.corpus not in ("nottingham-mat", None):
+            raise ConfigError("task music reads data.corpus nottingham-mat (or data.path)")
         return self
 
 

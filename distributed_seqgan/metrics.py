@@ -1,4 +1,4 @@
-"""Evaluation metrics for the synthetic task.
+"""Evaluation metrics: NLLs (every task) and the music MSE; BLEU lives in bleu.py.
 
 NLL-oracle (the paper's Eq. 13 as the official ``target_loss`` computes it): mean
 per-token NLL, in nats, of the generator's samples under the oracle. NLL-test: the
@@ -31,3 +31,20 @@ def mean_nll(model: LSTMPolicy, seqs: torch.Tensor, batch_size: int = 1024) -> f
 def per_sequence_nll(model: LSTMPolicy, seqs: torch.Tensor) -> torch.Tensor:
     """Mean per-token NLL of each sequence (n, T) -> (n,)."""
     return -model.token_log_probs(seqs.to(model.device)).double().mean(dim=1).cpu()
+
+
+@torch.no_grad()
+def nearest_mse(samples: torch.Tensor, references: torch.Tensor, chunk: int = 128) -> float:
+    """Music MSE: for each sample (n, T), the mean squared pitch difference to its closest
+    reference (m, T), averaged over samples.
+
+    The paper reports an MSE between generated and human music without its formula; this
+    nearest-neighbour form is ours (docs/results.md). Pitches are token values (semitones
+    1..88, rest 0).
+    """
+    refs = references.double()  # (m, T)
+    best = []
+    for part in samples.double().split(chunk):  # (c, T)
+        d = (part[:, None, :] - refs[None, :, :]).pow(2).mean(dim=2)  # (c, m)
+        best.append(d.min(dim=1).values)
+    return torch.cat(best).mean().item()

@@ -1,4 +1,5 @@
-"""Wires a config into a run: run directory, oracle, learner, worker pool, trainer."""
+"""Wires a config into a run: task (data and metrics), run directory, learner, worker pool,
+trainer."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from pathlib import Path
 import torch
 
 from .config import Config, dump_config
-from .data.synthetic import build_oracle
 from .errors import ConfigError
 from .learner import Learner
 from .pool import LocalPool, WorkerPool
+from .tasks import build_task
 from .tracking import RunLogger
 from .trainer import Trainer
 from .worker import RolloutWorker
@@ -38,36 +39,24 @@ def new_run_dir(cfg: Config) -> Path:
     return run_dir
 
 
-def build_task_oracle(cfg: Config):
-    g, o = cfg.generator, cfg.oracle
-    return build_oracle(
-        o.kind,
-        g.vocab_size,
-        o.emb_dim,
-        o.hidden_dim,
-        g.seq_len,
-        o.seed,
-        g.start_token,
-        cfg.data.dir,
-    )
-
-
 def train(cfg: Config, quiet: bool = False) -> Path:
     """Trains end to end as ``cfg`` says; returns the run directory."""
     if cfg.run.threads is not None:
         torch.set_num_threads(cfg.run.threads)
     # Data and workers first: a missing file or an impossible pool leaves no run dir behind.
-    oracle = build_task_oracle(cfg)
+    # The task may fill in what the data decides (the vocabulary size), so it comes first.
+    task, cfg = build_task(cfg)
     pool = make_pool(cfg)
     try:
         run_dir = new_run_dir(cfg)
         dump_config(cfg, run_dir / "config.yaml")
+        task.save(run_dir)
         logger = RunLogger(run_dir, quiet=quiet)
         try:
             logger.info(
                 f"run directory {run_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads"
             )
-            Trainer(cfg, Learner(cfg), pool, oracle, logger, run_dir).run()
+            Trainer(cfg, Learner(cfg), pool, task, logger, run_dir).run()
         finally:
             logger.close()
     finally:

@@ -1,13 +1,14 @@
-"""SeqGAN's Algorithm 1, in the official code's order. The same loop for every backend:
-it sees a :class:`~distributed_seqgan.pool.WorkerPool`, never how the pool runs its work.
+"""SeqGAN's Algorithm 1, in the official code's order. The same loop for every backend and
+every task: it sees a :class:`~distributed_seqgan.pool.WorkerPool`, never how the pool runs
+its work, and a :class:`~distributed_seqgan.tasks.Task`, never where the data came from.
 
-    positives <- oracle samples (9,984)                      # generate_samples(target_lstm)
-    pretrain G by MLE; NLL-oracle every mle_eval_every epochs
+    positives <- the task's training set      # synthetic: generate_samples(target_lstm)
+    pretrain G by MLE; evaluate every mle_eval_every epochs
     repeat d_pretrain_rounds: negatives <- G; train D d_epochs on pos + neg
     repeat adv_iterations:
         repeat g_steps: Y <- G; Q <- MC rollout rewards(Y); policy-gradient step on G
         rollout policy <- update (no-op for ``same``)
-        NLL-oracle every adv_eval_every iterations and at the end
+        evaluate every adv_eval_every iterations and at the end
         repeat d_steps: negatives <- G; train D d_epochs on pos + neg
 """
 
@@ -23,21 +24,15 @@ from . import checkpoint
 from .config import Config
 from .errors import WorkerPoolError
 from .learner import Learner
-from .metrics import mean_nll
-from .models import LSTMPolicy
 from .pool import WorkerPool
 from .seeding import uniforms
+from .tasks import Task, whole_batches
 from .tracking import RunLogger
-
-
-def whole_batches(n: int, batch_size: int) -> int:
-    """The official ``int(n / batch_size) * batch_size`` (10,000 -> 9,984 at batch 64)."""
-    return (n // batch_size) * batch_size
 
 
 @dataclass
 class TrainResult:
-    nll_oracle: list[tuple[str, int, float]] = field(default_factory=list)  # (phase, step, value)
+    evals: list[tuple[str, int, dict[str, float]]] = field(default_factory=list)  # (phase, step, metrics)
 
 
 class Trainer:
@@ -46,7 +41,7 @@ class Trainer:
         cfg: Config,
         learner: Learner,
         pool: WorkerPool,
-        oracle: LSTMPolicy,
+        task: Task,
         logger: RunLogger,
         run_dir: Path,
     ) -> None:
@@ -57,23 +52,19 @@ class Trainer:
             logger,
             run_dir,
         )
-        self.oracle = oracle.to(learner.device)
+        self.task = task
         s = cfg.schedule
         self.n_generated = whole_batches(s.generated_num, s.batch_size)
         self.result = TrainResult()
 
     # ------------------------------------------------------------------ helpers
-    def oracle_samples(self, n: int, stream: str) -> torch.Tensor:
-        u = uniforms((n, self.cfg.generator.seq_len), self.cfg.seed, f"oracle/{stream}")
-        return self.oracle.sample(u).cpu()
-
     def evaluate(self, phase: str, step: int) -> None:
-        """NLL-oracle of fresh G samples (drawn by the workers) and NLL-test (positives held out)."""
-        samples = self.pool.sample(self.n_generated, f"eval/{phase}", step)
-        nll_oracle = mean_nll(self.oracle, samples)
-        nll_test = mean_nll(self.learner.generator, self.test)
-        self.result.nll_oracle.append((phase, step, nll_oracle))
-        self.logger.log("eval", step, eval_phase=phase, nll_oracle=nll_oracle, nll_test=nll_test)
+        """The task's metrics on fresh G samples (drawn by the workers): NLL-oracle and
+        NLL-test on the synthetic task; BLEU, self-BLEU and NLL-test on text and music."""
+        samples = self.pool.sample(self.n_generated, f"eval/{phase}", step)  # (n, T)
+        metrics = self.task.evaluate(samples, self.learner.generator)
+        self.result.evals.append((phase, step, metrics))
+        self.logger.log("eval", step, eval_phase=phase, **metrics)
 
     def save(self, name: str, phase: str, step: int) -> None:
         state = {"phase": phase, "step": step, "learner": self.learner.state_dict()}
@@ -97,15 +88,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ phases
     def prepare_data(self) -> None:
-        """Positives (the official generate_samples(target_lstm)) and held-out test samples."""
-        cfg, s = self.cfg, self.cfg.schedule
-        n_pos = whole_batches(cfg.data.num_positive, s.batch_size)
-        self.positives = self.oracle_samples(n_pos, "positives")  # (n_pos, T)
-        self.test = self.oracle_samples(whole_batches(cfg.data.num_test, s.batch_size), "test")
-        self.logger.info(
-            f"oracle: {n_pos} positives, {len(self.test)} test sequences; oracle NLL on "
-            f"its own test samples {mean_nll(self.oracle, self.test):.4f}"
-        )
+        """Positives (the official generate_samples(target_lstm) on the synthetic task) and
+        the held-out test set, both made by the task."""
+        self.positives, self.test = self.task.train, self.task.test  # (n, T) each
+        self.logger.info(self.task.summary())
 
     def pretrain_generator(self) -> None:
         s, log = self.cfg.schedule, self.logger

@@ -23,7 +23,8 @@ from ray.cluster_utils import Cluster
 from distributed_seqgan.config import Config, load_config
 from distributed_seqgan.errors import WorkerPoolError
 from distributed_seqgan.learner import Learner
-from distributed_seqgan.runner import build_task_oracle, make_pool
+from distributed_seqgan.runner import make_pool
+from distributed_seqgan.tasks import build_task
 from distributed_seqgan.tracking import RunLogger, read_metrics
 from distributed_seqgan.trainer import Trainer
 
@@ -55,7 +56,7 @@ def _train(cfg: Config, run_dir: Path, during: Callable[[object], None] | None =
     pool = make_pool(cfg)
     logger = RunLogger(run_dir, quiet=True)
     learner = Learner(cfg)
-    trainer = Trainer(cfg, learner, pool, build_task_oracle(cfg), logger, run_dir)
+    trainer = Trainer(cfg, learner, pool, build_task(cfg)[0], logger, run_dir)
     thread = threading.Thread(target=during, args=(pool,), daemon=True) if during else None
     try:
         if thread:
