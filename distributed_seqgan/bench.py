@@ -28,8 +28,8 @@ from .config import Config, load_config
 from .learner import Learner
 from .runner import make_pool
 from .seeding import uniforms
-from .tracking import RunLogger
 from .tasks import build_task, whole_batches
+from .tracking import RunLogger
 from .trainer import Trainer
 
 

@@ -52,9 +52,7 @@ class BleuScorer:
         """nltk's closest_ref_length: nearest length, the shorter one on a tie."""
         own = self.ref_lengths[exclude] if exclude is not None else None
         candidates = (
-            length
-            for length, count in self.lengths.items()
-            if count > (1 if length == own else 0)
+            length for length, count in self.lengths.items() if count > (1 if length == own else 0)
         )
         return min(candidates, key=lambda length: (abs(length - hyp_len), length))
 

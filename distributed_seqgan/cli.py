@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from . import checkpoint
 from .config import load_config
 from .errors import UserError
 
@@ -20,6 +20,8 @@ commands:
                metrics.jsonl and checkpoints/
   sample       print K sequences from a trained run's generator, one per line (text
                tasks: decoded text; --ids for token ids)
+  eval         the task's metrics (NLL-oracle, or BLEU, self-BLEU, NLL-test, MSE) of a
+               trained run's checkpoint, on fresh samples; prints JSON
   oracle-nll   mean per-token NLL under the official oracle LSTM of the sequences in a
                file (one per line, 20 space-separated ids in 0..4999)
   bench        time the hot paths at the paper config against this machine's matmul
@@ -35,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="seqgan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = p.add_subparsers(dest="command", metavar="{train,sample,oracle-nll,bench}")
+    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,oracle-nll,bench}")
     t = sub.add_parser(
         "train", help="train SeqGAN from a config", description="Train SeqGAN end to end."
     )
@@ -57,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
         "--checkpoint", default="latest", help="checkpoint name: latest | pretrained | mle"
     )
     s.add_argument("--ids", action="store_true", help="text tasks: print token ids, not text")
+    e = sub.add_parser(
+        "eval", help="metrics of a trained run's checkpoint",
+        description="Evaluate a run's checkpoint with its task's metrics; prints one JSON object.",
+    )  # fmt: skip
+    e.add_argument("--run", required=True, help="run directory written by 'seqgan train'")
+    e.add_argument("--checkpoint", default="latest", help="latest | pretrained | mle")
+    e.add_argument("-n", type=int, default=None, help="samples (default schedule.generated_num)")
+    e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     o = sub.add_parser(
         "oracle-nll", help="NLL of sequences under the official oracle",
         description="Print the mean per-token NLL (nats) under the official oracle LSTM.",
@@ -84,24 +94,27 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from .data.text import Vocab
-    from .factory import build_generator
-    from .seeding import uniforms
+    from .evaluation import generate, load_generator
 
     if args.n < 1:
         raise UserError("-n must be >= 1")
     run = Path(args.run)
-    cfg = load_config(run / "config.yaml")
-    state = checkpoint.load(run / "checkpoints" / f"{args.checkpoint}.pt")
-    gen = build_generator(cfg)
-    gen.load_state_dict(state["learner"]["generator"])
-    gen.eval()
-    seqs = gen.sample(uniforms((args.n, cfg.generator.seq_len), args.seed, "cli-sample"))
+    cfg, gen = load_generator(run, args.checkpoint)
+    seqs = generate(gen, args.n, args.seed)  # (n, T)
     if cfg.task == "text" and not args.ids:
         vocab = Vocab.load(run / "vocab.json")
         lines = [vocab.decode(row) for row in seqs.tolist()]
     else:
         lines = [" ".join(map(str, row)) for row in seqs.tolist()]
     sys.stdout.write("".join(line + "\n" for line in lines))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_checkpoint
+
+    metrics = evaluate_checkpoint(Path(args.run), args.checkpoint, args.n, args.seed)
+    print(json.dumps({"run": args.run, "checkpoint": args.checkpoint, **metrics}))
     return 0
 
 
@@ -115,7 +128,12 @@ def cmd_oracle_nll(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "oracle-nll": cmd_oracle_nll}
+COMMANDS = {
+    "train": cmd_train,
+    "sample": cmd_sample,
+    "eval": cmd_eval,
+    "oracle-nll": cmd_oracle_nll,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

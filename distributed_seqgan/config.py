@@ -61,7 +61,7 @@ class DataConfig:
     lowercase: bool = False
     long_lines: Literal["error", "drop", "truncate"] = "error"  # lines over generator.seq_len
     drop_patterns: tuple[str, ...] = _f(())  # regexes (case-insensitive): drop matching lines
-    max_lines: int | None = _f(None, ge=1)  # use only the file's first lines (quick runs)
+    max_lines: int | None = _f(None, ge=1)  # first lines only (music: first tunes per split)
     min_count: int = _f(1, ge=1)  # rarer tokens become <unk>
     max_vocab: int | None = _f(None, ge=4)  # cap, incl. <end> and <unk>
     test_fraction: float = _f(0.1, gt=0.0, lt=1.0)  # seeded split by line

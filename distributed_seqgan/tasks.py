@@ -42,8 +42,8 @@ class Task(ABC):
     test: torch.Tensor  # (n_test, T) int64: held out, for NLL-test (and BLEU references)
 
     @abstractmethod
-    def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy) -> dict[str, float]:
-        """Metrics of generated samples (n, T) and of the generator itself."""
+    def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy | None) -> dict[str, float]:
+        """Metrics of samples (n, T) and, when given, of the generator itself (NLL-test)."""
 
     @abstractmethod
     def summary(self) -> str:
@@ -53,7 +53,7 @@ class Task(ABC):
         """Samples (n, T) as text lines (token ids, unless the task has a vocabulary)."""
         return [" ".join(map(str, row)) for row in seqs.tolist()]
 
-    def save(self, run_dir: Path) -> None:
+    def save(self, run_dir: Path) -> None:  # noqa: B027 - an optional hook, no-op by default
         """Writes what ``seqgan sample`` needs besides the checkpoint (e.g. the vocabulary)."""
 
 
@@ -68,11 +68,11 @@ class SyntheticTask(Task):
         u = uniforms((n, self.cfg.generator.seq_len), self.cfg.seed, f"oracle/{stream}")
         return self.oracle.sample(u).cpu()  # (n, T)
 
-    def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy) -> dict[str, float]:
-        return {
-            "nll_oracle": mean_nll(self.oracle, samples),
-            "nll_test": mean_nll(generator, self.test),
-        }
+    def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy | None) -> dict[str, float]:
+        out = {"nll_oracle": mean_nll(self.oracle, samples)}
+        if generator is not None:
+            out["nll_test"] = mean_nll(generator, self.test)
+        return out
 
     def summary(self) -> str:
         return (
@@ -101,16 +101,17 @@ class CorpusTask(Task):
         self.vocab, self.notes = vocab, notes
         self.scorer = BleuScorer(references, max(BLEU_ORDERS))
 
-    def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy) -> dict[str, float]:
+    def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy | None) -> dict[str, float]:
         e = self.eval_cfg
         hyps = [self.to_tokens(row) for row in samples[: e.bleu_samples].tolist()]
         own = [self.to_tokens(row) for row in samples[: e.self_bleu_samples].tolist()]
         out = {f"bleu{n}": v for n, v in mean_bleu(hyps, self.scorer, BLEU_ORDERS).items()}
         if len(own) >= 2:
             out |= {f"self_bleu{n}": v for n, v in self_bleu(own, BLEU_ORDERS).items()}
-        out["nll_test"] = mean_nll(generator, self.test)
+        if generator is not None:
+            out["nll_test"] = mean_nll(generator, self.test)
         if self.with_mse:
-            out["mse"] = nearest_mse(samples[: e.bleu_samples], self.test)
+            out["mse"] = nearest_mse(samples, self.test)  # all samples: rests make outliers
         return out
 
     def summary(self) -> str:
@@ -122,7 +123,7 @@ class CorpusTask(Task):
             return super().decode(seqs)
         return [self.vocab.decode(row) for row in seqs.tolist()]
 
-    def save(self, run_dir: Path) -> None:
+    def save(self, run_dir: Path) -> None:  # noqa: B027 - an optional hook, no-op by default
         if self.vocab is not None:
             self.vocab.save(run_dir / "vocab.json")
 
@@ -135,7 +136,9 @@ def _corpus_path(cfg: Config, allowed: tuple[str, ...]) -> Path:
     if name not in allowed:
         known = ", ".join(allowed)
         hint = " (or data.path for your own file)" if cfg.task == "text" else ""
-        raise ConfigError(f"data.corpus: unknown corpus {name!r} for task {cfg.task}; known: {known}{hint}")
+        raise ConfigError(
+            f"data.corpus: unknown corpus {name!r} for task {cfg.task}; known: {known}{hint}"
+        )
     assert name in REGISTRY
     return resolve(name, d.dir)
 
@@ -160,7 +163,7 @@ def _text_task(cfg: Config) -> tuple[CorpusTask, int]:
 
 def _music_task(cfg: Config) -> tuple[CorpusTask, int]:
     path = _corpus_path(cfg, MUSIC_CORPORA)
-    splits = music.load_splits(path, cfg.generator.seq_len)
+    splits = music.load_splits(path, cfg.generator.seq_len, cfg.data.max_lines)
     refs = splits["test"].tolist()
     task = CorpusTask(
         f"music {path.name}", splits["train"], splits["test"], refs, list, cfg.eval,

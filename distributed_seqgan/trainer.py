@@ -18,8 +18,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from . import checkpoint
 from .config import Config
 from .errors import WorkerPoolError
@@ -32,7 +30,9 @@ from .tracking import RunLogger
 
 @dataclass
 class TrainResult:
-    evals: list[tuple[str, int, dict[str, float]]] = field(default_factory=list)  # (phase, step, metrics)
+    evals: list[tuple[str, int, dict[str, float]]] = field(
+        default_factory=list
+    )  # (phase, step, metrics)
 
 
 class Trainer:

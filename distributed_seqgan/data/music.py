@@ -39,8 +39,9 @@ def windows(tokens: np.ndarray, seq_len: int) -> np.ndarray:
     return tokens[: n * seq_len].reshape(n, seq_len)
 
 
-def load_splits(path: Path, seq_len: int) -> dict[str, torch.Tensor]:
-    """``train``, ``valid`` and ``test`` pitch windows, each (n, seq_len) int64."""
+def load_splits(path: Path, seq_len: int, max_tunes: int | None = None) -> dict[str, torch.Tensor]:
+    """``train``, ``valid`` and ``test`` pitch windows, each (n, seq_len) int64, from all
+    tunes or the first ``max_tunes`` of each split."""
     try:
         from scipy.io import loadmat
     except ImportError:  # pragma: no cover - scipy is a dependency
@@ -54,7 +55,7 @@ def load_splits(path: Path, seq_len: int) -> dict[str, torch.Tensor]:
         key = f"{split}data"
         if key not in mat:
             raise DataError(f"{path}: no '{key}' array; expected the Nottingham piano-roll file")
-        rolls = mat[key].ravel()
+        rolls = mat[key].ravel()[:max_tunes]
         parts = [windows(melody(np.asarray(r)), seq_len) for r in rolls]
         seqs = np.concatenate(parts) if parts else np.zeros((0, seq_len), dtype=np.int64)
         if len(seqs) == 0:

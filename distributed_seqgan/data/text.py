@@ -80,7 +80,9 @@ class Vocab:
         counts = Counter(t for line in lines for t in line)
         for special in SPECIALS:
             counts.pop(special, None)
-        kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t)
+        )
         if len(kept) < 2:
             raise DataError(
                 f"the vocabulary has {len(kept)} token(s) with min_count {min_count}; a text "
