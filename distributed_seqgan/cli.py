@@ -24,6 +24,8 @@ commands:
                trained run's checkpoint, on fresh samples; prints JSON
   oracle-nll   mean per-token NLL under the official oracle LSTM of the sequences in a
                file (one per line, 20 space-separated ids in 0..4999)
+  data         list the known data files and where they are found; fetch them
+               (seqgan data fetch obama chinese-poems | all)
   bench        time the hot paths at the paper config against this machine's matmul
                ceilings; appends to docs/benchmarks.md (seqgan bench --help)
 
@@ -37,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="seqgan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,oracle-nll,bench}")
+    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,oracle-nll,data,bench}")
     t = sub.add_parser(
         "train", help="train SeqGAN from a config", description="Train SeqGAN end to end."
     )
@@ -77,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="directory holding synthetic_oracle/ (else $SEQGAN_DATA_DIR or the cache)",
     )
+    dp = sub.add_parser(
+        "data", help="list or fetch data files",
+        description="List the known data files (with where each is found), or fetch them "
+        "into the cache with sha256 verification.",
+    )  # fmt: skip
+    dp.add_argument("action", choices=["list", "fetch"], nargs="?", default="list")
+    dp.add_argument("names", nargs="*", help="registry names, or 'all' (fetch)")
+    dp.add_argument("--data-dir", default=None, help="a directory to search first")
     sub.add_parser(
         "bench", help="benchmark the hot paths (see: seqgan bench --help)", add_help=False
     )
@@ -128,11 +138,29 @@ def cmd_oracle_nll(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from .data import registry
+
+    names = list(registry.REGISTRY) if args.names in ([], ["all"]) else args.names
+    unknown = [n for n in names if n not in registry.REGISTRY]
+    if unknown:
+        raise UserError(f"unknown data file {unknown[0]!r}; known: {', '.join(registry.REGISTRY)}")
+    for name in names:
+        if args.action == "fetch":
+            path: Path | None = registry.resolve(name, args.data_dir)  # verified, or downloaded
+        else:
+            path = registry.locate(name, args.data_dir)
+        where = str(path) if path is not None else "missing (downloaded on first use)"
+        print(f"{name:<18} {registry.REGISTRY[name].what:<52} {where}")
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "sample": cmd_sample,
     "eval": cmd_eval,
     "oracle-nll": cmd_oracle_nll,
+    "data": cmd_data,
 }
 
 

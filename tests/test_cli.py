@@ -91,8 +91,27 @@ def test_sample_prints_sequences(smoke_run):
 def test_help_explains_each_command():
     res = seqgan("--help")
     assert res.returncode == 0
-    for word in ("train", "sample", "oracle-nll", "SEQGAN_DATA_DIR"):
+    for word in ("train", "sample", "eval", "oracle-nll", "data", "bench", "SEQGAN_DATA_DIR"):
         assert word in res.stdout
+
+
+def test_data_lists_and_fetches(data_dir, tmp_path):
+    res = seqgan("data")
+    assert res.returncode == 0, res.stderr
+    rows = {line.split()[0]: line.split()[-1] for line in res.stdout.splitlines()}
+    assert rows["obama"] == str(data_dir / "obama" / "obama_speeches.txt")
+    assert set(rows) == {
+        "oracle-params",
+        "oracle-real-data",
+        "chinese-poems",
+        "obama",
+        "nottingham-mat",
+    }
+    fetched = seqgan("data", "fetch", "chinese-poems", "nottingham-mat")  # verifies sha256
+    assert fetched.returncode == 0 and len(fetched.stdout.splitlines()) == 2, fetched.stderr
+    empty = {"SEQGAN_DATA_DIR": str(tmp_path / "none"), "SEQGAN_CACHE_DIR": str(tmp_path / "c")}
+    listed = seqgan("data", "list", "obama", env=empty)
+    assert listed.returncode == 0 and "missing" in listed.stdout
 
 
 def _bad_cases(tmp: Path) -> dict[str, tuple[list[str], str, dict[str, str]]]:
@@ -155,6 +174,9 @@ def _bad_cases(tmp: Path) -> dict[str, tuple[list[str], str, dict[str, str]]]:
             {},
         ),
         "missing run": (["sample", "--run", str(tmp / "norun")], "config file not found", {}),
+        "eval missing run": (["eval", "--run", str(tmp / "norun")], "config file not found", {}),
+        "unknown data file": (["data", "fetch", "obamaa"], "unknown data file 'obamaa'", {}),
+        "fetch offline": (["data", "fetch", "obama"], "SEQGAN_OFFLINE is set", offline),
     }
 
 

@@ -158,16 +158,28 @@ def _download(url: str, dest: Path, want: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _find(name: str, data_dir: str | None) -> tuple[Path, Candidate] | None:
+    for d in search_dirs(data_dir):
+        for cand in REGISTRY[name].candidates:
+            if (d / cand.path).is_file():
+                return d / cand.path, cand
+    return None
+
+
+def locate(name: str, data_dir: str | None = None) -> Path | None:
+    """Where data file ``name`` is found locally (not verified), or None."""
+    found = _find(name, data_dir)
+    return found[0] if found else None
+
+
 def resolve(name: str, data_dir: str | None = None) -> Path:
     """The verified local path of data file ``name``, downloading it if allowed."""
     entry = REGISTRY[name]
     dirs = search_dirs(data_dir)
-    for d in dirs:
-        for cand in entry.candidates:
-            path = d / cand.path
-            if path.is_file():
-                _verify(path, cand.sha256)
-                return path
+    found = _find(name, data_dir)
+    if found is not None:
+        _verify(found[0], found[1].sha256)
+        return found[0]
     where = " or ".join(str(d / entry.candidates[0].path) for d in dirs[:-1]) or str(
         dirs[-1] / entry.candidates[0].path
     )
