@@ -104,12 +104,12 @@ def run_benchmarks(
     pool.publish(learner.weights())
     data = torch.randint(0, cfg.generator.vocab_size, (n_gen, cfg.generator.seq_len))
     record(
-        "MLE epoch (9,984 sequences)",
+        f"MLE epoch ({n_gen:,} sequences)",
         median_time(lambda: learner.mle_epoch(data), 3, sync=sync),
         flops.mle_epoch(cfg, n_gen),
     )
     record(
-        "sample 9,984 sequences",
+        f"sample {n_gen:,} sequences",
         median_time(lambda: pool.sample(n_gen, "bench", 0), 3, sync=sync),
         flops.sampling(cfg, n_gen),
     )
@@ -125,7 +125,7 @@ def run_benchmarks(
     x, y = data[: s.batch_size].to(device), torch.randint(0, 2, (s.batch_size,), device=device)
     learner.discriminator.train()
     record(
-        "D train step (batch 64, fwd + bwd + Adam)",
+        f"D train step (batch {s.batch_size}, fwd + bwd + Adam)",
         median_time(lambda: learner.d_step(x, y), 20, warmup=3, sync=sync),
         flops.d_train_step(cfg),
         d.bf16_train,

@@ -155,6 +155,18 @@ class RayConfig:
 
 
 @dataclass(frozen=True)
+class WandbConfig:
+    """Weights & Biases tracking of the learner's metrics (off by default)."""
+
+    enabled: bool = False
+    project: str = "distributed_seqgan"
+    entity: str | None = None  # a W&B team or user; None: your default
+    group: str | None = None  # e.g. one group per sweep of rollout counts
+    tags: tuple[str, ...] = _f(())
+    mode: Literal["online", "offline", "disabled"] | None = None  # None: $WANDB_MODE or online
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Where the run writes, and how it uses this machine."""
 
@@ -179,6 +191,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
 
     def validate(self) -> Config:
         """Checks that involve several keys; returns self so calls can chain."""

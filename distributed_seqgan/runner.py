@@ -3,17 +3,18 @@ trainer."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 import torch
 
 from .config import Config, dump_config
-from .errors import ConfigError
+from .errors import ConfigError, UserError
 from .learner import Learner
 from .pool import LocalPool, WorkerPool
 from .tasks import build_task
-from .tracking import RunLogger
+from .tracking import RunLogger, Sink
 from .trainer import Trainer
 from .worker import RolloutWorker
 
@@ -39,6 +40,19 @@ def new_run_dir(cfg: Config) -> Path:
     return run_dir
 
 
+def _sinks(cfg: Config, run_dir: Path) -> tuple[Sink, ...]:
+    """Extra trackers; a W&B run that cannot start removes the fresh run directory."""
+    if not cfg.wandb.enabled:
+        return ()
+    from .wandb_sink import WandbSink  # wandb is imported only when asked for
+
+    try:
+        return (WandbSink(cfg, run_dir),)
+    except UserError:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
 def train(cfg: Config, quiet: bool = False) -> Path:
     """Trains end to end as ``cfg`` says; returns the run directory."""
     if cfg.run.threads is not None:
@@ -51,11 +65,14 @@ def train(cfg: Config, quiet: bool = False) -> Path:
         run_dir = new_run_dir(cfg)
         dump_config(cfg, run_dir / "config.yaml")
         task.save(run_dir)
-        logger = RunLogger(run_dir, quiet=quiet)
+        sinks = _sinks(cfg, run_dir)
+        logger = RunLogger(run_dir, quiet=quiet, sinks=sinks)
         try:
             logger.info(
                 f"run directory {run_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads"
             )
+            for sink in sinks:
+                logger.info(f"tracking: {sink}")
             Trainer(cfg, Learner(cfg), pool, task, logger, run_dir).run()
         finally:
             logger.close()

@@ -1,4 +1,5 @@
-"""Run logging: console progress and ``metrics.jsonl`` (one JSON object per event).
+"""Run logging: console progress, ``metrics.jsonl`` (one JSON object per event) and any
+extra sinks (W&B: :mod:`distributed_seqgan.wandb_sink`).
 
 Each event carries ``phase`` (mle | d_pretrain | adversarial | eval...), ``step`` (the
 phase's epoch/round/iteration), wall-clock seconds since the run started, and metrics.
@@ -10,13 +11,24 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
+
+
+class Sink(Protocol):
+    def log(self, phase: str, step: int, metrics: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class RunLogger:
     def __init__(
-        self, run_dir: Path, stream: TextIO | None = sys.stdout, quiet: bool = False
+        self,
+        run_dir: Path,
+        stream: TextIO | None = sys.stdout,
+        quiet: bool = False,
+        sinks: tuple[Sink, ...] = (),
     ) -> None:
+        self.sinks = sinks
         self.path = run_dir / "metrics.jsonl"
         self._file = self.path.open("a", encoding="utf-8")
         self.stream = None if quiet else stream
@@ -29,6 +41,8 @@ class RunLogger:
         event = {"phase": phase, "step": step, "time_s": round(self.elapsed(), 3), **metrics}
         self._file.write(json.dumps(event) + "\n")
         self._file.flush()
+        for sink in self.sinks:
+            sink.log(phase, step, {"time_s": event["time_s"], **metrics})
         if self.stream is not None:
             parts = " ".join(
                 f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
@@ -45,6 +59,8 @@ class RunLogger:
 
     def close(self) -> None:
         self._file.close()
+        for sink in self.sinks:
+            sink.close()
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:

@@ -27,12 +27,12 @@ from .seeding import uniforms
 from .tasks import Task, whole_batches
 from .tracking import RunLogger
 
+Evaluation = tuple[str, int, dict[str, float]]  # (phase, step, metrics)
+
 
 @dataclass
 class TrainResult:
-    evals: list[tuple[str, int, dict[str, float]]] = field(
-        default_factory=list
-    )  # (phase, step, metrics)
+    evals: list[Evaluation] = field(default_factory=list)
 
 
 class Trainer:

@@ -95,6 +95,15 @@ def test_help_explains_each_command():
         assert word in res.stdout
 
 
+def test_bench_runs_every_phase_on_a_small_config():
+    res = seqgan("bench", "--config", SMOKE, "--no-write")
+    assert res.returncode == 0, res.stderr
+    rows = [line for line in res.stdout.splitlines() if "% of fp32" in line]
+    names = ("MLE epoch (64 sequences)", "sample 64", "rollout-reward", "D train step (batch 16",
+             "D retraining round", "adversarial iteration")  # fmt: skip
+    assert len(rows) == 6 and all(n in r for n, r in zip(names, rows, strict=True)), rows
+
+
 def test_data_lists_and_fetches(data_dir, tmp_path):
     res = seqgan("data")
     assert res.returncode == 0, res.stderr

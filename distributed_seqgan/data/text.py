@@ -166,7 +166,8 @@ class EncodedCorpus:
 
 
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """A seeded permutation: the first ceil(n * test_fraction) indices (at least 1) are test."""
+    """A seeded permutation: its first round(n * test_fraction) indices (at least 1, at most
+    n - 1) are the test part; both parts sorted, so samples keep their file order."""
     if n < 2:
         raise DataError(f"need at least 2 samples to split into train and test, got {n}")
     n_test = min(n - 1, max(1, round(n * test_fraction)))
