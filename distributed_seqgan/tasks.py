@@ -99,6 +99,7 @@ class CorpusTask(Task):
         self.name, self.train, self.test = name, train, test
         self.to_tokens, self.eval_cfg, self.with_mse = to_tokens, eval_cfg, with_mse
         self.vocab, self.notes = vocab, notes
+        self.references = references  # the test split as tokens
         self.scorer = BleuScorer(references, max(BLEU_ORDERS))
 
     def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy | None) -> dict[str, float]:
