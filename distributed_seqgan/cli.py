@@ -18,6 +18,8 @@ commands:
   train        train end to end (MLE pretraining, D pretraining, adversarial training)
                from a YAML config; writes a run directory with config.yaml,
                metrics.jsonl and checkpoints/
+  resume       continue a run that stopped (e.g. workers lost for good) from its
+               furthest checkpoint; ends exactly as an uninterrupted run would
   sample       print K sequences from a trained run's generator, one per line (text
                tasks: decoded text; --ids for token ids)
   eval         the task's metrics (NLL-oracle, or BLEU, self-BLEU, NLL-test, MSE) of a
@@ -39,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="seqgan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,oracle-nll,data,bench}")
+    sub = p.add_subparsers(
+        dest="command", metavar="{train,resume,sample,eval,oracle-nll,data,bench}"
+    )
     t = sub.add_parser(
         "train", help="train SeqGAN from a config", description="Train SeqGAN end to end."
     )
@@ -49,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set schedule.mle_epochs=10 (repeatable)",
     )  # fmt: skip
     t.add_argument("--quiet", action="store_true", help="no progress output (metrics.jsonl only)")
+    r = sub.add_parser(
+        "resume", help="continue a stopped run from its checkpoint",
+        description="Continue a run from its furthest checkpoint (interrupted, latest, "
+        "pretrained or mle) with the run's own config.",
+    )  # fmt: skip
+    r.add_argument("--run", required=True, help="run directory written by 'seqgan train'")
+    r.add_argument("--checkpoint", default=None, help="a checkpoint name (default: furthest)")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
     s = sub.add_parser(
         "sample",
         help="sample from a trained generator",
@@ -98,6 +110,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)
     run_dir = train(cfg, quiet=args.quiet)
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from .runner import resume
+
+    run_dir = resume(Path(args.run), args.checkpoint, quiet=args.quiet)
     print(f"run directory: {run_dir}")
     return 0
 
@@ -157,6 +177,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "train": cmd_train,
+    "resume": cmd_resume,
     "sample": cmd_sample,
     "eval": cmd_eval,
     "oracle-nll": cmd_oracle_nll,

@@ -6,16 +6,18 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from .config import Config, dump_config
-from .errors import ConfigError, UserError
+from . import checkpoint
+from .config import Config, dump_config, load_config
+from .errors import ConfigError, DataError, UserError
 from .learner import Learner
 from .pool import LocalPool, WorkerPool
-from .tasks import build_task
-from .tracking import RunLogger, Sink
-from .trainer import Trainer
+from .tasks import Task, build_task
+from .tracking import RunLogger, Sink, drop_events_from
+from .trainer import PHASES, Position, Trainer
 from .worker import RolloutWorker
 
 
@@ -40,8 +42,8 @@ def new_run_dir(cfg: Config) -> Path:
     return run_dir
 
 
-def _sinks(cfg: Config, run_dir: Path) -> tuple[Sink, ...]:
-    """Extra trackers; a W&B run that cannot start removes the fresh run directory."""
+def _sinks(cfg: Config, run_dir: Path, fresh: bool) -> tuple[Sink, ...]:
+    """Extra trackers; a W&B run that cannot start removes a fresh run directory."""
     if not cfg.wandb.enabled:
         return ()
     from .wandb_sink import WandbSink  # wandb is imported only when asked for
@@ -49,8 +51,33 @@ def _sinks(cfg: Config, run_dir: Path) -> tuple[Sink, ...]:
     try:
         return (WandbSink(cfg, run_dir),)
     except UserError:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if fresh:
+            shutil.rmtree(run_dir, ignore_errors=True)
         raise
+
+
+def _execute(
+    cfg: Config, task: Task, pool: WorkerPool, run_dir: Path, quiet: bool,
+    resume_from: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Runs the trainer in ``run_dir``: from the start, or from a checkpoint's state."""
+    sinks = _sinks(cfg, run_dir, fresh=resume_from is None)
+    logger = RunLogger(run_dir, quiet=quiet, sinks=sinks)
+    try:
+        logger.info(
+            f"run directory {run_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads"
+        )
+        for sink in sinks:
+            logger.info(f"tracking: {sink}")
+        learner = Learner(cfg)
+        start: Position = ("mle", 0)
+        if resume_from is not None:
+            learner.load_state_dict(resume_from["learner"])
+            start = (resume_from["phase"], resume_from["step"])
+            logger.info(f"resumed at {start[0]} {start[1]}")
+        Trainer(cfg, learner, pool, task, logger, run_dir).run(start)
+    finally:
+        logger.close()
 
 
 def train(cfg: Config, quiet: bool = False) -> Path:
@@ -65,17 +92,51 @@ def train(cfg: Config, quiet: bool = False) -> Path:
         run_dir = new_run_dir(cfg)
         dump_config(cfg, run_dir / "config.yaml")
         task.save(run_dir)
-        sinks = _sinks(cfg, run_dir)
-        logger = RunLogger(run_dir, quiet=quiet, sinks=sinks)
-        try:
-            logger.info(
-                f"run directory {run_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads"
-            )
-            for sink in sinks:
-                logger.info(f"tracking: {sink}")
-            Trainer(cfg, Learner(cfg), pool, task, logger, run_dir).run()
-        finally:
-            logger.close()
+        _execute(cfg, task, pool, run_dir, quiet)
+    finally:
+        pool.close()
+    return run_dir
+
+
+def latest_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint that is furthest along (interrupted, latest, pretrained or mle)."""
+    found = []
+    for name in ("interrupted", "latest", "pretrained", "mle"):
+        path = run_dir / "checkpoints" / f"{name}.pt"
+        if path.is_file():
+            state = checkpoint.load(path)
+            if state.get("phase") in PHASES:  # older interrupted.pt files have no position
+                found.append(((PHASES.index(state["phase"]), state["step"]), path))
+    if not found:
+        raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/*.pt)")
+    return max(found, key=lambda f: f[0])[1]
+
+
+def resume(run_dir: Path, checkpoint_name: str | None = None, quiet: bool = False) -> Path:
+    """Continues a run from its furthest checkpoint (or ``checkpoint_name``) with the run's
+    own config; the result is the same as if it had never stopped. ``metrics.jsonl`` loses
+    the events of the unit that was cut short and gets them again."""
+    from .evaluation import load_task  # the data must give the run's vocabulary again
+
+    cfg = load_config(run_dir / "config.yaml")
+    if cfg.run.threads is not None:
+        torch.set_num_threads(cfg.run.threads)
+    path = (
+        run_dir / "checkpoints" / f"{checkpoint_name}.pt"
+        if checkpoint_name
+        else latest_checkpoint(run_dir)
+    )
+    state = checkpoint.load(path)
+    phase, step = state.get("phase"), state.get("step")
+    if phase not in PHASES:
+        raise UserError(f"{path} records no position to resume from (phase {phase!r})")
+    if phase == "done":
+        raise UserError(f"{run_dir} has finished ({path.name}); nothing to resume")
+    task = load_task(run_dir, cfg)
+    pool = make_pool(cfg)
+    try:
+        drop_events_from(run_dir, phase, step, PHASES)
+        _execute(cfg, task, pool, run_dir, quiet, resume_from=state)
     finally:
         pool.close()
     return run_dir

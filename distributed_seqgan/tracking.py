@@ -68,3 +68,26 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     return [
         json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
+
+
+def drop_events_from(run_dir: str | Path, phase: str, step: int, phases: tuple[str, ...]) -> int:
+    """Rewrites ``metrics.jsonl`` without the events of unit (phase, step) and everything
+    after it in run order (``phases``), so a resumed run's log reads as one uninterrupted
+    run. Returns how many events were dropped."""
+    order = {p: i for i, p in enumerate(phases)}
+
+    def after(event: dict[str, Any]) -> bool:
+        ev_phase = (
+            event.get("eval_phase", event["phase"]) if event["phase"] == "eval" else event["phase"]
+        )
+        if ev_phase not in order:
+            return False
+        return (order[ev_phase], event["step"]) >= (order[phase], step)
+
+    events = read_metrics(run_dir)
+    kept = [e for e in events if not after(e)]
+    path = Path(run_dir) / "metrics.jsonl"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
+    tmp.replace(path)
+    return len(events) - len(kept)

@@ -10,10 +10,18 @@ its work, and a :class:`~distributed_seqgan.tasks.Task`, never where the data ca
         rollout policy <- update (no-op for ``same``)
         evaluate every adv_eval_every iterations and at the end
         repeat d_steps: negatives <- G; train D d_epochs on pos + neg
+
+Resuming: every unit of work (an MLE epoch, a D pretraining round, an adversarial
+iteration) starts from a position (phase, step), and all randomness is keyed by position,
+so a run restarted at a unit's start from that unit's state repeats it exactly. Each
+checkpoint records the position to continue from; if the pool gives up mid-unit, the
+state at the unit's start (kept in memory, ~20 ms per unit at the paper config) is what
+goes into ``interrupted.pt``.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +36,8 @@ from .tasks import Task, whole_batches
 from .tracking import RunLogger
 
 Evaluation = tuple[str, int, dict[str, float]]  # (phase, step, metrics)
+PHASES = ("mle", "d_pretrain", "adversarial", "done")  # in run order
+Position = tuple[str, int]  # (phase, next step in it)
 
 
 @dataclass
@@ -53,6 +63,8 @@ class Trainer:
             run_dir,
         )
         self.task = task
+        self.position: Position = ("mle", 0)
+        self._clean_state = learner.state_dict()
         s = cfg.schedule
         self.n_generated = whole_batches(s.generated_num, s.batch_size)
         self.result = TrainResult()
@@ -67,8 +79,14 @@ class Trainer:
         self.logger.log("eval", step, eval_phase=phase, **metrics)
 
     def save(self, name: str, phase: str, step: int) -> None:
+        """Checkpoint ``name`` of the current state; a resumed run continues at (phase, step)."""
         state = {"phase": phase, "step": step, "learner": self.learner.state_dict()}
         checkpoint.save(self.run_dir / "checkpoints" / f"{name}.pt", state)
+
+    def start_unit(self, phase: str, step: int) -> None:
+        """Marks the start of a unit of work: where ``interrupted.pt`` resumes from."""
+        self.position = (phase, step)
+        self._clean_state = copy.deepcopy(self.learner.state_dict())
 
     def d_training(self, stream: str, step: int, rounds: int) -> dict[str, float]:
         """``rounds`` x (fresh negatives from G, ``d_epochs`` on pos + neg); last round's stats.
@@ -93,10 +111,11 @@ class Trainer:
         self.positives, self.test = self.task.train, self.task.test  # (n, T) each
         self.logger.info(self.task.summary())
 
-    def pretrain_generator(self) -> None:
+    def pretrain_generator(self, first_epoch: int = 0) -> None:
         s, log = self.cfg.schedule, self.logger
         log.info(f"MLE pretraining: {s.mle_epochs} epochs")
-        for epoch in range(s.mle_epochs):
+        for epoch in range(first_epoch, s.mle_epochs):
+            self.start_unit("mle", epoch)
             t0 = time.perf_counter()
             loss = self.learner.mle_epoch(self.positives)
             log.log("mle", epoch, mle_loss=loss, epoch_s=time.perf_counter() - t0)
@@ -105,10 +124,11 @@ class Trainer:
                 self.evaluate("mle", epoch)
         self.save("mle", "mle", s.mle_epochs)
 
-    def pretrain_discriminator(self) -> None:
+    def pretrain_discriminator(self, first_round: int = 0) -> None:
         s, log = self.cfg.schedule, self.logger
         log.info(f"D pretraining: {s.d_pretrain_rounds} rounds x {s.d_epochs} epochs")
-        for r in range(s.d_pretrain_rounds):
+        for r in range(first_round, s.d_pretrain_rounds):
+            self.start_unit("d_pretrain", r)
             t0 = time.perf_counter()
             stats = self.d_training("d_pretrain", r, 1)
             log.log("d_pretrain", r, **stats, round_s=time.perf_counter() - t0)
@@ -135,29 +155,45 @@ class Trainer:
             g_s=t_g, iteration_s=time.perf_counter() - t0, **self.pool.stats,
         )  # fmt: skip
 
-    def run(self) -> TrainResult:
-        """Algorithm 1 (see the module docstring). If the pool gives up (workers failing
-        past their restart budget), writes ``checkpoints/interrupted.pt`` and re-raises."""
-        try:
-            return self._run()
-        except WorkerPoolError as exc:
-            path = self.run_dir / "checkpoints" / "interrupted.pt"
-            self.save("interrupted", "interrupted", -1)
-            self.logger.info(f"stopped: {exc}; checkpoint {path}")
-            raise
-
-    def _run(self) -> TrainResult:
+    def adversarial_training(self, first_iteration: int = 0) -> None:
         s = self.cfg.schedule
-        self.prepare_data()
-        self.pretrain_generator()
-        self.pretrain_discriminator()
         self.logger.info(
             f"adversarial training: {s.adv_iterations} iterations, {s.rollout_num} rollouts"
         )
-        for it in range(s.adv_iterations):
+        for it in range(first_iteration, s.adv_iterations):
+            self.start_unit("adversarial", it)
             self.adversarial_iteration(it)
             if (it + 1) % s.checkpoint_every == 0:
                 self.save("latest", "adversarial", it + 1)
         self.save("latest", "done", s.adv_iterations)
+
+    def run(self, start: Position = ("mle", 0)) -> TrainResult:
+        """Algorithm 1 (see the module docstring), from ``start`` (a checkpoint's position)
+        on. If the pool gives up (workers failing past their restart budget), writes the
+        state at the start of the unfinished unit to ``checkpoints/interrupted.pt``, with
+        that unit's position, and re-raises."""
+        if start[0] not in PHASES:
+            raise ValueError(f"unknown phase {start[0]!r}")
+        try:
+            return self._run(*start)
+        except WorkerPoolError as exc:
+            path = self.run_dir / "checkpoints" / "interrupted.pt"
+            phase, step = self.position
+            state = {"phase": phase, "step": step, "learner": self._clean_state}
+            checkpoint.save(path, state)
+            self.logger.info(f"stopped: {exc}; checkpoint {path} (resumes at {phase} {step})")
+            raise
+
+    def _run(self, phase: str, step: int) -> TrainResult:
+        self.prepare_data()
+        if phase == "mle":
+            self.pretrain_generator(step)
+            phase, step = "d_pretrain", 0
+        if phase == "d_pretrain":
+            self.pretrain_discriminator(step)
+            phase, step = "adversarial", 0
+        if phase == "adversarial":
+            self.adversarial_training(step)
+        self.position = ("done", self.cfg.schedule.adv_iterations)
         self.logger.info("done")
         return self.result

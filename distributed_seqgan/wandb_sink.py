@@ -25,11 +25,13 @@ class WandbSink:
 
         w: WandbConfig = cfg.wandb
         self._declared: set[str] = set()
+        id_file = run_dir / "wandb-run-id"  # a resumed run continues its W&B run
+        run_id = id_file.read_text().strip() if id_file.is_file() else None
         try:
             self.run = wandb.init(
                 project=w.project, entity=w.entity, group=w.group, tags=list(w.tags) or None,
                 name=run_dir.name, dir=str(run_dir), config=to_dict(cfg), mode=w.mode,
-                job_type=cfg.task,
+                job_type=cfg.task, id=run_id, resume="allow" if run_id else None,
             )  # fmt: skip
         except Exception as exc:  # wandb raises its own types for login, network, settings
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -37,6 +39,7 @@ class WandbSink:
                 f"W&B could not start a run ({first}); run `wandb login`, or set "
                 "wandb.mode=offline (sync later), or wandb.enabled=false"
             ) from None
+        id_file.write_text(self.run.id + "\n")
 
     def log(self, phase: str, step: int, metrics: dict[str, Any]) -> None:
         prefix = phase if phase != "eval" else f"eval/{metrics.get('eval_phase', 'eval')}"

@@ -20,10 +20,11 @@ import ray
 import torch
 from ray.cluster_utils import Cluster
 
-from distributed_seqgan.config import Config, load_config
+from distributed_seqgan import checkpoint
+from distributed_seqgan.config import Config, dump_config, load_config
 from distributed_seqgan.errors import WorkerPoolError
 from distributed_seqgan.learner import Learner
-from distributed_seqgan.runner import make_pool
+from distributed_seqgan.runner import make_pool, resume
 from distributed_seqgan.tasks import build_task
 from distributed_seqgan.tracking import RunLogger, read_metrics
 from distributed_seqgan.trainer import Trainer
@@ -193,16 +194,30 @@ def test_removed_node_and_results_are_unchanged(cluster, fault_free, tmp_path):
         cluster.wait_for_nodes()
 
 
-def test_exhausted_restarts_stop_with_a_message_and_a_checkpoint(cluster, tmp_path):
+def test_exhausted_restarts_stop_with_a_checkpoint_that_resumes_exactly(
+    cluster, fault_free, tmp_path
+):
     def kill_for_good(pool) -> None:
         ray.kill(pool.actors[0], no_restart=True)
 
-    cfg = _cfg("pool.backend=ray", "ray.max_restarts=0")
+    # resume() applies run.threads; keep the learner's thread count (float sums depend on it)
+    threads = f"run.threads={torch.get_num_threads()}"
+    cfg = _cfg("pool.backend=ray", "ray.placement=SPREAD", "ray.max_restarts=0", threads)
+    tmp_path.mkdir(exist_ok=True)
+    dump_config(cfg, tmp_path / "config.yaml")
     with pytest.raises(
         WorkerPoolError, match=r"worker 0 is dead and cannot be restarted \(ray.max_restarts=0"
     ):
         _train(cfg, tmp_path, _after_version(2, kill_for_good))
-    assert (tmp_path / "checkpoints" / "interrupted.pt").is_file()
+    position = checkpoint.load(tmp_path / "checkpoints" / "interrupted.pt")
+    assert position["phase"] in ("mle", "d_pretrain")  # the unit the kill cut short
+    resume(tmp_path, quiet=True)  # fresh actors, the same seed-keyed work
+    state = checkpoint.load(tmp_path / "checkpoints" / "latest.pt")["learner"]
+    events = [
+        {k: v for k, v in e.items() if not k.endswith("_s") and k not in fault_free[2]}
+        for e in read_metrics(tmp_path)
+    ]
+    _assert_same((state, events), fault_free)
 
 
 def test_impossible_pool_is_refused_at_once(cluster):

@@ -1,0 +1,118 @@
+"""Resuming: a run stopped by a failing pool (or restarted from any checkpoint) ends with the
+same weights and the same metrics.jsonl as a run that never stopped."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from distributed_seqgan import checkpoint
+from distributed_seqgan.config import dump_config, load_config
+from distributed_seqgan.errors import WorkerPoolError
+from distributed_seqgan.learner import Learner
+from distributed_seqgan.runner import make_pool, resume, train
+from distributed_seqgan.tasks import build_task
+from distributed_seqgan.tracking import RunLogger, read_metrics
+from distributed_seqgan.trainer import Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = str(REPO / "configs" / "smoke.yaml")
+
+
+class FailingPool:
+    """A real LocalPool that gives up, as a RayPool out of restarts does, on one call."""
+
+    def __init__(self, pool, method: str, stream: str | None, step: int) -> None:
+        self.pool, self.method, self.stream, self.step = pool, method, stream, step
+
+    def __getattr__(self, name: str):
+        return getattr(self.pool, name)
+
+    def rollout_rewards(self, samples, n, step):
+        if self.method == "rollout_rewards" and step == self.step:
+            raise WorkerPoolError("worker 0 is dead and cannot be restarted (test)")
+        return self.pool.rollout_rewards(samples, n, step)
+
+    def sample(self, n, stream, step):
+        if self.method == "sample" and stream == self.stream and step == self.step:
+            raise WorkerPoolError("worker 1 is dead and cannot be restarted (test)")
+        return self.pool.sample(n, stream, step)
+
+
+def _state(run_dir: Path) -> dict:
+    return checkpoint.load(run_dir / "checkpoints" / "latest.pt")
+
+
+def _events(run_dir: Path) -> list[dict]:
+    return [{k: v for k, v in e.items() if not k.endswith("_s")} for e in read_metrics(run_dir)]
+
+
+def _assert_same_run(a: Path, b: Path) -> None:
+    sa, sb = _state(a), _state(b)
+    assert (sa["phase"], sa["step"]) == (sb["phase"], sb["step"]) == ("done", 3)
+    for part in ("generator", "discriminator", "d_opt", "pg_opt", "mle_opt"):
+        flat_a, flat_b = _flat(sa["learner"][part]), _flat(sb["learner"][part])
+        assert flat_a.keys() == flat_b.keys()
+        for k, v in flat_a.items():
+            assert torch.equal(v, flat_b[k]) if torch.is_tensor(v) else v == flat_b[k], (part, k)
+    assert _events(a) == _events(b)
+
+
+def _flat(tree, prefix: str = "") -> dict:
+    if isinstance(tree, dict):
+        return {k2: v2 for k, v in tree.items() for k2, v2 in _flat(v, f"{prefix}/{k}").items()}
+    if isinstance(tree, (list, tuple)):
+        return {k2: v2 for i, v in enumerate(tree) for k2, v2 in _flat(v, f"{prefix}/{i}").items()}
+    return {prefix: tree}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ref")
+    return train(load_config(SMOKE, [f"run.out_dir={out}", "run.name=ref"]), quiet=True)
+
+
+@pytest.mark.parametrize(
+    ("method", "stream", "step", "resumes_at"),
+    [
+        ("sample", "eval/mle", 2, ("mle", 2)),  # after the epoch's update, before its eval
+        ("sample", "negatives/d_pretrain", 1, ("d_pretrain", 1)),
+        ("rollout_rewards", None, 1, ("adversarial", 1)),
+        ("sample", "negatives/adversarial", 2, ("adversarial", 2)),  # after the PG step
+    ],
+)
+def test_stopped_run_resumes_exactly(reference, tmp_path, method, stream, step, resumes_at):
+    cfg = load_config(SMOKE, [f"run.out_dir={tmp_path}", "run.name=cut"])
+    task, cfg = build_task(cfg)
+    run_dir = tmp_path / "cut"
+    run_dir.mkdir()
+    dump_config(cfg, run_dir / "config.yaml")
+    pool = FailingPool(make_pool(cfg), method, stream, step)
+    logger = RunLogger(run_dir, quiet=True)
+    with pytest.raises(WorkerPoolError):
+        Trainer(cfg, Learner(cfg), pool, task, logger, run_dir).run()
+    logger.close()
+    state = checkpoint.load(run_dir / "checkpoints" / "interrupted.pt")
+    assert (state["phase"], state["step"]) == resumes_at
+    resume(run_dir, quiet=True)  # the furthest checkpoint: interrupted.pt
+    _assert_same_run(run_dir, reference)
+
+
+def test_resume_from_an_earlier_checkpoint_repeats_the_rest(reference, tmp_path):
+    copy = tmp_path / "again"
+    shutil.copytree(reference, copy)
+    resume(copy, "pretrained", quiet=True)  # adversarial training again, from its start
+    _assert_same_run(copy, reference)
+
+
+def test_resume_cli_refuses_a_finished_run(reference):
+    res = subprocess.run(
+        [sys.executable, "-m", "distributed_seqgan", "resume", "--run", str(reference)],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 2 and "has finished (latest.pt); nothing to resume" in res.stderr
