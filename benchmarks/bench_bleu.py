@@ -15,6 +15,7 @@ import time
 import nltk
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
+from distributed_seqgan.bench import append_table
 from distributed_seqgan.bleu import BleuScorer, mean_bleu, self_bleu
 from distributed_seqgan.config import load_config
 from distributed_seqgan.tasks import build_task
@@ -49,25 +50,20 @@ def main() -> int:
         t_self = time.perf_counter() - t0
         name = config.split("/")[-1]
         rows.append(
-            f"| {name} | {len(refs):,} | {t_nltk * 1e3:.1f} ms | {t_fast * 1e6:.0f} µs | "
-            f"{t_nltk / t_fast:,.0f}x | {t_tables:.2f} s | {t_self:.2f} s | {fast:.4f} |"
-        )
+            [name, f"{len(refs):,}", f"{t_nltk * 1e3:.1f} ms", f"{t_fast * 1e6:.0f} µs",
+             f"{t_nltk / t_fast:,.0f}x", f"{t_tables:.2f} s", f"{t_self:.2f} s", f"{fast:.4f}"]
+        )  # fmt: skip
         print(rows[-1], flush=True)
-    lines = [
-        f"\n## {time.strftime('%Y-%m-%d %H:%M')} · `python benchmarks/bench_bleu.py`",
-        "",
+    append_table(
+        "python benchmarks/bench_bleu.py",
         f"nltk {nltk.__version__}. BLEU-4 per hypothesis against the whole test split: nltk's "
         f"`sentence_bleu` (on {HYPS_NLTK} hypotheses) vs the reference tables (on {HYPS_FAST}); "
         "the numbers agree to 1e-12. Tables: building them once per run. Self-BLEU: 500 "
         "samples against each other (tables included).",
-        "",
-        "| config | references | nltk per hypothesis | fast per hypothesis | speed-up | tables | self-BLEU-4 of 500 | BLEU-4 (train vs test) |",
-        "|---|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-    ]
-    with open("docs/benchmarks.md", "a", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+        ["config", "references", "nltk per hypothesis", "fast per hypothesis", "speed-up",
+         "tables", "self-BLEU-4 of 500", "BLEU-4 (train vs test)"],
+        rows,
+    )  # fmt: skip
     return 0
 
 

@@ -15,7 +15,7 @@ import time
 import ray
 import torch
 
-from distributed_seqgan.bench import median_time
+from distributed_seqgan.bench import append_table, median_time
 from distributed_seqgan.config import load_config
 from distributed_seqgan.learner import Learner
 from distributed_seqgan.runner import make_pool
@@ -60,19 +60,13 @@ def main() -> int:
             rows.append((f"ray, {k} worker(s): rollout batch, N = {n}", t))
             print(rows[-1], flush=True)
         pool.close()
-    lines = [
-        f"\n## {time.strftime('%Y-%m-%d %H:%M')} · `python benchmarks/bench_ray.py`",
-        "",
+    append_table(
+        "python benchmarks/bench_ray.py",
         f"torch {torch.__version__}, Ray {ray.__version__}, local Ray instance with 2 CPUs; "
         "each Ray worker 1 CPU / 1 torch thread; local workers use torch's default threads.",
-        "",
-        "| measurement | median time |",
-        "|---|---|",
-        *[f"| {name} | {t:.3f} s |" for name, t in rows],
-        "",
-    ]
-    with open("docs/benchmarks.md", "a", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+        ["measurement", "median time"],
+        [[name, f"{t:.3f} s"] for name, t in rows],
+    )
     ray.shutdown()
     return 0
 

@@ -155,6 +155,25 @@ def run_benchmarks(
     return rows, ceilings
 
 
+def append_table(
+    command: str, preamble: str, header: list[str], rows: list[list[str]],
+    path: str = "docs/benchmarks.md",
+) -> None:  # fmt: skip
+    """Appends a dated section (the command, a preamble, one table) to the benchmark log."""
+    lines = [
+        f"\n## {time.strftime('%Y-%m-%d %H:%M')} · `{command}`",
+        "",
+        preamble,
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *["| " + " | ".join(row) + " |" for row in rows],
+        "",
+    ]
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
 def markdown(rows: list[Row], ceilings: dict[str, float], command: str, cfg: Config) -> str:
     dev = "cuda: " + torch.cuda.get_device_name() if cfg.run.device != "cpu" and torch.cuda.is_available() else (
         f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads"
