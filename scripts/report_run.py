@@ -1,6 +1,11 @@
-"""Turns a run's metrics.jsonl into the NLL-oracle table (markdown) and a PNG plot.
+"""Turns a run's metrics.jsonl into a table of its evaluations (markdown) and a PNG plot.
 
 .venv/bin/python scripts/report_run.py runs/<name> --png docs/nll_oracle_cpu.png
+.venv/bin/python scripts/report_run.py runs/poems-cpu-1 --metrics bleu2,bleu3,self_bleu3
+
+Columns: every metric the task logs (synthetic: NLL-oracle, NLL-test; text and music:
+BLEU, self-BLEU, NLL-test, MSE), or those named by --metrics. The x axis counts MLE
+epochs, then adversarial iterations after them, as the paper's Figure 2.
 """
 
 from __future__ import annotations
@@ -11,26 +16,39 @@ from pathlib import Path
 
 from distributed_seqgan.tracking import read_metrics
 
+NOT_METRICS = {"phase", "step", "eval_phase", "time_s"}
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("run", help="run directory")
-    ap.add_argument("--png", help="write the NLL curve here")
+    ap.add_argument("--metrics", help="comma-separated metric names (default: all logged)")
+    ap.add_argument("--png", help="write the curves here")
     args = ap.parse_args()
     events = read_metrics(args.run)
     evals = [e for e in events if e["phase"] == "eval"]
+    if not evals:
+        print(f"{args.run}: no evaluations in metrics.jsonl", file=sys.stderr)
+        return 2
+    logged = [k for k in evals[0] if k not in NOT_METRICS]
+    metrics = args.metrics.split(",") if args.metrics else logged
+    unknown = [m for m in metrics if m not in logged]
+    if unknown:
+        print(f"unknown metric {unknown[0]!r}; logged: {', '.join(logged)}", file=sys.stderr)
+        return 2
     mle_epochs = sum(1 for e in events if e["phase"] == "mle")
     rows = []
     for e in evals:
         # x axis: MLE epochs, then adversarial iterations after them (as the paper's Fig. 2)
         x = e["step"] if e["eval_phase"] == "mle" else mle_epochs + e["step"]
-        rows.append((x, e["eval_phase"], e["step"], e["nll_oracle"], e["nll_test"], e["time_s"]))
-    print("| x | phase | step | NLL-oracle | NLL-test | wall time (s) |")
-    print("|---|---|---|---|---|---|")
-    for x, phase, step, nll_o, nll_t, t in rows:
-        print(f"| {x} | {phase} | {step} | {nll_o:.4f} | {nll_t:.4f} | {t:.0f} |")
+        rows.append((x, e["eval_phase"], e["step"], [e[m] for m in metrics], e["time_s"]))
+    print("| x | phase | step | " + " | ".join(metrics) + " | wall time (s) |")
+    print("|---|---|---|" + "---|" * len(metrics) + "---|")
+    for x, phase, step, values, t in rows:
+        cells = " | ".join(f"{v:.4f}" for v in values)
+        print(f"| {x} | {phase} | {step} | {cells} | {t:.0f} |")
     if args.png:
         import matplotlib
 
@@ -38,19 +56,16 @@ def main() -> int:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7, 4))
-        for phase, color in (("mle", "tab:blue"), ("adversarial", "tab:orange")):
-            name = "MLE pretraining" if phase == "mle" else "adversarial (SeqGAN)"
-            xs = [r[0] for r in rows if r[1] == phase]
-            nll_o = [r[3] for r in rows if r[1] == phase]
-            nll_t = [r[4] for r in rows if r[1] == phase]
-            if xs:
-                ax.plot(xs, nll_o, "o-", color=color, label=f"NLL-oracle, {name}")
-                ax.plot(xs, nll_t, "x--", color=color, alpha=0.6, label=f"NLL-test, {name}")
+        for i, metric in enumerate(metrics):
+            for phase, style in (("mle", "o-"), ("adversarial", "x--")):
+                pts = [(r[0], r[3][i]) for r in rows if r[1] == phase]
+                if pts:
+                    label = f"{metric}, {'MLE' if phase == 'mle' else 'adversarial'}"
+                    ax.plot(*zip(*pts, strict=True), style, color=f"C{i}", label=label)
         ax.axvline(mle_epochs, color="gray", ls="--", lw=1)
         ax.set_xlabel("MLE epoch, then adversarial iteration")
-        ax.set_ylabel("NLL (nats/token)")
         ax.set_title(f"{Path(args.run).name}")
-        ax.legend()
+        ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         fig.tight_layout()
         fig.savefig(args.png, dpi=110)
