@@ -54,10 +54,11 @@ def _cfg(*overrides: str) -> Config:
 def _train(cfg: Config, run_dir: Path, during: Callable[[object], None] | None = None):
     """Trains in this process with the config's pool; ``during(pool)`` runs in a thread."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    task, cfg = build_task(cfg)  # text tasks: the vocabulary size comes from the data
     pool = make_pool(cfg)
     logger = RunLogger(run_dir, quiet=True)
     learner = Learner(cfg)
-    trainer = Trainer(cfg, learner, pool, build_task(cfg)[0], logger, run_dir)
+    trainer = Trainer(cfg, learner, pool, task, logger, run_dir)
     thread = threading.Thread(target=during, args=(pool,), daemon=True) if during else None
     try:
         if thread:
@@ -104,6 +105,15 @@ def test_local_and_ray_give_identical_results(fault_free, tmp_path):
     local = _train(_cfg("pool.backend=local"), tmp_path / "local")
     _assert_same(local, fault_free)
     assert fault_free[2] == {"worker_restarts": 0, "retried_shards": 0}
+
+
+def test_text_task_local_and_ray_identical(cluster, tmp_path):
+    poems = ["task=text", "data.corpus=chinese-poems", "data.tokenizer=whitespace",
+             "data.max_lines=300", "generator.seq_len=24", "eval.bleu_samples=64",
+             "eval.self_bleu_samples=32", "schedule.adv_iterations=2"]  # fmt: skip
+    ray_run = _train(_cfg("pool.backend=ray", *poems), tmp_path / "ray")
+    _assert_same(_train(_cfg("pool.backend=local", *poems), tmp_path / "local"), ray_run)
+    assert any("bleu2" in e for e in ray_run[1])
 
 
 def test_spread_places_workers_on_different_nodes(cluster):
