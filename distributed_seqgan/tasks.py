@@ -49,10 +49,6 @@ class Task(ABC):
     def summary(self) -> str:
         """One line for the run log: what the data is."""
 
-    def decode(self, seqs: torch.Tensor) -> list[str]:
-        """Samples (n, T) as text lines (token ids, unless the task has a vocabulary)."""
-        return [" ".join(map(str, row)) for row in seqs.tolist()]
-
     def save(self, run_dir: Path) -> None:  # noqa: B027 - an optional hook, no-op by default
         """Writes what ``seqgan sample`` needs besides the checkpoint (e.g. the vocabulary)."""
 
@@ -119,12 +115,7 @@ class CorpusTask(Task):
         vocab = f", vocabulary {len(self.vocab)}" if self.vocab is not None else ""
         return f"{self.name}: {len(self.train)} train, {len(self.test)} test samples{vocab}{self.notes}"
 
-    def decode(self, seqs: torch.Tensor) -> list[str]:
-        if self.vocab is None:
-            return super().decode(seqs)
-        return [self.vocab.decode(row) for row in seqs.tolist()]
-
-    def save(self, run_dir: Path) -> None:  # noqa: B027 - an optional hook, no-op by default
+    def save(self, run_dir: Path) -> None:
         if self.vocab is not None:
             self.vocab.save(run_dir / "vocab.json")
 
