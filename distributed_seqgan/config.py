@@ -48,8 +48,9 @@ class DataConfig:
 
     synthetic: ``num_positive`` / ``num_test`` oracle samples. text: a line-per-sample UTF-8
     file (``corpus`` for a known one, or ``path`` for your own), tokenized and split as the
-    keys below say; the vocabulary (and so ``generator.vocab_size``) comes from the data.
-    music: the Nottingham piano rolls (``corpus: nottingham-mat``).
+    keys below say; the vocabulary (and so ``generator.vocab_size``) comes from the data,
+    and the maximum sample length is ``generator.seq_len`` tokens (``long_lines`` says what
+    happens to longer lines). music: the Nottingham piano rolls (``corpus: nottingham-mat``).
     """
 
     dir: str | None = None  # else $SEQGAN_DATA_DIR, else the cache (with download)
