@@ -44,9 +44,7 @@ def report(run: Path, n: int | None, seed: int, show: int) -> None:
     )
     cols = [c for c in COLUMNS if any(c in r for r in rows.values())]
     print(f"### {run.name}: {task.summary()}\n")
-    print(
-        f"Config `{cfg.task}` from `{run}/config.yaml`, seed {cfg.seed}, {train_s:.0f} s of training.\n"
-    )
+    print(f"Run `{run}` (task {cfg.task}, seed {cfg.seed}): {train_s:.0f} s of training.\n")
     print("| | samples | " + " | ".join(cols) + " |")
     print("|---|---|" + "---|" * len(cols))
     for name, r in rows.items():
