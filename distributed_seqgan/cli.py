@@ -123,19 +123,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .data.text import Vocab
-    from .evaluation import generate, load_generator
+    from .evaluation import generate, load_generator, render
 
     if args.n < 1:
         raise UserError("-n must be >= 1")
     run = Path(args.run)
     cfg, gen = load_generator(run, args.checkpoint)
-    seqs = generate(gen, args.n, args.seed)  # (n, T)
-    if cfg.task == "text" and not args.ids:
-        vocab = Vocab.load(run / "vocab.json")
-        lines = [vocab.decode(row) for row in seqs.tolist()]
-    else:
-        lines = [" ".join(map(str, row)) for row in seqs.tolist()]
+    lines = render(run, cfg, generate(gen, args.n, args.seed), args.ids)
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 

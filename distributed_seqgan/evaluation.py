@@ -46,6 +46,14 @@ def generate(gen: LSTMPolicy, n: int, seed: int, stream: str = "cli-sample") -> 
     return gen.sample(uniforms((n, gen.seq_len), seed, stream))  # (n, T)
 
 
+def render(run: Path, cfg: Config, seqs: torch.Tensor, ids: bool = False) -> list[str]:
+    """Samples (n, T) as lines: decoded text on text tasks (unless ``ids``), else token ids."""
+    if cfg.task == "text" and not ids:
+        vocab = Vocab.load(run / "vocab.json")
+        return [vocab.decode(row) for row in seqs.tolist()]
+    return [" ".join(map(str, row)) for row in seqs.tolist()]
+
+
 def evaluate_checkpoint(run: Path, name: str, n: int | None, seed: int) -> dict[str, float]:
     """The task's metrics of ``n`` fresh samples (default schedule.generated_num)."""
     cfg, gen = load_generator(run, name)

@@ -56,8 +56,7 @@ class WandbSink:
         return Path(self.run.dir).parent
 
     def __str__(self) -> str:
-        mode = "offline" if self.run.settings._offline else "online"
-        return f"W&B run {self.run.id} ({mode}) in {self.path}"
+        return f"W&B run {self.run.id} ({self.run.settings.mode}) in {self.path}"
 
     def close(self) -> None:
         self.run.finish()

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from distributed_seqgan.data.text import Vocab
 from distributed_seqgan.evaluation import (
     evaluate_checkpoint,
     evaluate_real_data,
     generate,
     load_generator,
     load_task,
+    render,
 )
 from distributed_seqgan.tracking import read_metrics
 
@@ -49,12 +49,7 @@ def report(run: Path, n: int | None, seed: int, show: int) -> None:
     print("|---|---|" + "---|" * len(cols))
     for name, r in rows.items():
         print(f"| {name} | {r['samples']} | " + " | ".join(fmt(r.get(c)) for c in cols) + " |")
-    seqs = generate(gen, show, seed + 1).tolist()
-    if cfg.task == "text":
-        vocab = Vocab.load(run / "vocab.json")
-        lines = [vocab.decode(s) for s in seqs]
-    else:
-        lines = [" ".join(map(str, s)) for s in seqs]
+    lines = render(run, cfg, generate(gen, show, seed + 1))
     print("\nSamples (checkpoint latest):\n")
     for line in lines:
         print(f"- `{line}`")
