@@ -14,6 +14,7 @@ from . import checkpoint
 from .config import Config, dump_config, load_config
 from .errors import ConfigError, DataError, UserError
 from .learner import Learner
+from .malloc import keep_freed_memory
 from .pool import LocalPool, WorkerPool
 from .tasks import Task, build_task
 from .tracking import RunLogger, Sink, drop_events_from
@@ -82,6 +83,7 @@ def _execute(
 
 def train(cfg: Config, quiet: bool = False) -> Path:
     """Trains end to end as ``cfg`` says; returns the run directory."""
+    keep_freed_memory()  # D steps reallocate the same large buffers every step
     if cfg.run.threads is not None:
         torch.set_num_threads(cfg.run.threads)
     # Data and workers first: a missing file or an impossible pool leaves no run dir behind.
@@ -119,6 +121,7 @@ def resume(run_dir: Path, checkpoint_name: str | None = None, quiet: bool = Fals
     from .evaluation import load_task  # the data must give the run's vocabulary again
 
     cfg = load_config(run_dir / "config.yaml")
+    keep_freed_memory()
     if cfg.run.threads is not None:
         torch.set_num_threads(cfg.run.threads)
     path = (

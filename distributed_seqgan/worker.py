@@ -20,6 +20,7 @@ import torch
 
 from .config import Config
 from .factory import build_discriminator, build_generator, resolve_device
+from .malloc import keep_freed_memory
 from .rollout import rollout_reward_sums
 from .seeding import uniforms
 
@@ -85,6 +86,7 @@ class RolloutWorker:
     """Computes rollout rewards and samples for the learner; see the module docstring."""
 
     def __init__(self, cfg: Config, threads: int | None = None) -> None:
+        keep_freed_memory()  # scoring reallocates the same large buffers chunk after chunk
         if threads is not None:
             torch.set_num_threads(threads)
         self.cfg = cfg

@@ -111,6 +111,28 @@ def test_discriminator_features_equal_plain_formulation(vocab, seq_len, sizes):
     torch.testing.assert_close(d.prob_real(seqs), plain, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("vocab", "seq_len", "sizes"),
+    [(30, 5, (1, 2, 5)), (100, 12, (1, 3, 4, 12)), (50, 20, (2, 15, 20))],
+)
+def test_discriminator_gradients_equal_plain_formulation(vocab, seq_len, sizes):
+    """D training differentiates the fast formulation (channels-last conv2d, max-pool before
+    ReLU, one highway GEMM): its gradients must be the plain network's."""
+    d = _disc(vocab, sizes, seq_len + 1)
+    seqs = torch.randint(0, vocab, (29, seq_len), generator=torch.Generator().manual_seed(2))
+    upstream = torch.randn(29, d.num_features, generator=torch.Generator().manual_seed(3))
+    params = [p for p in d.parameters()]
+    fast = torch.autograd.grad((d.features(seqs) * upstream).sum(), params, allow_unused=True)
+    plain = torch.autograd.grad(
+        (_plain_features(d, seqs) * upstream).sum(), params, allow_unused=True
+    )
+    for name, f, p in zip([n for n, _ in d.named_parameters()], fast, plain, strict=True):
+        if p is None:  # the output layer is not part of the features
+            assert f is None, name
+            continue
+        torch.testing.assert_close(f, p, rtol=1e-4, atol=1e-5, msg=name)
+
+
 @pytest.mark.parametrize(("seq_len", "sizes"), [(6, (1, 2, 6)), (20, (1, 2, 3, 5, 10, 15, 20))])
 def test_known_prefix_scoring_equals_full_scoring(seq_len, sizes):
     g = torch.Generator().manual_seed(seq_len)

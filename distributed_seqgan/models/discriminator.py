@@ -6,6 +6,8 @@ max-pool over time -> concat -> one highway layer -> dropout -> linear to 2 clas
 rollout feeds ``dropout_keep_prob: 1.0``.
 
 Formulation choices (measured in docs/benchmarks.md):
+- each convolution is a channels-last 2-D convolution over the (B, T, E) embedding as it
+  lies in memory, in training and in scoring;
 - max-pool before ReLU (relu(max x) = max(relu x)): one pass over (B, F) instead of
   over every window;
 - the highway's transform and gate are one (F, 2F) GEMM;
@@ -72,19 +74,17 @@ class Discriminator(nn.Module):
     def _conv_max(self, conv: nn.Conv1d, emb: torch.Tensor) -> torch.Tensor:
         """Max over windows of one conv: emb (B, L, E) -> (B, n), before ReLU.
 
-        Two formulations, by measurement on CPU (docs/benchmarks.md): a channels-last 2-D
-        convolution, for which (B, L, E) already is the memory layout and the max runs
-        over an outer dimension, is fastest for scoring and for bf16 training; ``conv1d``
-        is fastest for fp32 training. A single window is a plain GEMM.
+        A channels-last 2-D convolution, for which (B, L, E) already is the memory layout
+        and the max runs over an outer dimension: measured fastest on CPU for scoring and
+        for training in fp32 and bf16 (``conv1d`` on the transposed embedding copies it per
+        filter size; docs/benchmarks.md). A single window is a plain GEMM.
         """
         f = conv.kernel_size[0]
         if emb.shape[1] == f:  # one window: a plain GEMM on the flattened window
             w = conv.weight.transpose(1, 2).reshape(conv.out_channels, -1)  # (n, f E)
             return F.linear(emb.reshape(emb.shape[0], -1), w, conv.bias)
-        if not torch.is_grad_enabled() or torch.is_autocast_enabled(emb.device.type):
-            x = emb.transpose(1, 2).unsqueeze(2)  # (B, E, 1, L), channels-last in memory
-            return F.conv2d(x, conv.weight.unsqueeze(2), conv.bias).amax(dim=(2, 3))
-        return conv(emb.transpose(1, 2)).amax(dim=2)
+        x = emb.transpose(1, 2).unsqueeze(2)  # (B, E, 1, L), channels-last in memory
+        return F.conv2d(x, conv.weight.unsqueeze(2), conv.bias).amax(dim=(2, 3))  # (B, n)
 
     def _head(self, pooled: torch.Tensor) -> torch.Tensor:
         """Highway over max-pooled conv features (B, F) -> (B, F)."""

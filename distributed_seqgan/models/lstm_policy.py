@@ -121,13 +121,17 @@ class LSTMPolicy(nn.Module):
         out, state = self.lstm(self.embedding(tokens).unsqueeze(1), state)  # (R, 1, H)
         return out[:, 0], state
 
-    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Output logits (R, V) for hidden (R, H), the bias folded into the GEMM.
+    def _output_with_bias(self) -> torch.Tensor:
+        """[W | b] (V, H+1): the output layer as one matrix, for :meth:`_logits`."""
+        return torch.cat([self.output.weight, self.output.bias.unsqueeze(1)], dim=1)
+
+    @staticmethod
+    def _logits(hidden: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Output logits (R, V) for hidden (R, H) and w = [W | b] (V, H+1).
 
         ``addmm`` first copies the broadcast bias into the whole (R, V) output, a full extra
         pass over the largest tensor of sampling; a ones column on the input avoids it.
         """
-        w = torch.cat([self.output.weight, self.output.bias.unsqueeze(1)], dim=1)  # (V, H+1)
         ones = hidden.new_ones(hidden.shape[0], 1)
         return torch.cat([hidden, ones], dim=1) @ w.T  # (R, V)
 
@@ -139,9 +143,10 @@ class LSTMPolicy(nn.Module):
         through the sampler.
         """
         out = torch.empty(hidden.shape[0], dtype=torch.long, device=hidden.device)
+        w = self._output_with_bias()  # (V, H+1), built once for all chunks
         for start in range(0, hidden.shape[0], DRAW_CHUNK_ROWS):
             sl = slice(start, start + DRAW_CHUNK_ROWS)
-            out[sl] = sample_from_logits(self.logits(hidden[sl]), u[sl])
+            out[sl] = sample_from_logits(self._logits(hidden[sl], w), u[sl])
         return out
 
     @torch.no_grad()

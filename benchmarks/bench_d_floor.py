@@ -1,0 +1,177 @@
+"""The kernel floor of one D train step: each kernel of the step timed alone, at its best.
+
+    .venv/bin/python benchmarks/bench_d_floor.py [--config configs/synthetic.yaml]
+
+Why: the targets for the D step (fp32 <= 35 ms; bf16 retraining >= 40% of the bf16 2048^3
+ceiling) are judged against a ceiling that batch-64 shapes may not reach. This script times
+every GEMM and convolution of one step (forward, input gradient, weight gradient) in
+isolation, with warm caches and preallocated outputs where torch allows, plus the fused Adam
+update and, for bf16 autocast, the weight and gradient casts. Their sum is what a step would
+cost if everything else (max-pool, dropout, element-wise ops, autograd, Python) were free. It
+is compared with the measured step (median) and with the share of the 2048^3 ceiling it would reach.
+Appends one table to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from distributed_seqgan import flops
+from distributed_seqgan.bench import append_table, measure_ceilings, median_time
+from distributed_seqgan.config import load_config
+from distributed_seqgan.learner import Learner
+from distributed_seqgan.malloc import keep_freed_memory
+
+REPEATS = 30
+
+
+def best(fn: Callable[[], object]) -> float:
+    """Fastest of REPEATS calls after warm-up, in seconds: the question is what is possible,
+    and on a shared 2-core machine the fastest call is the least disturbed one."""
+    for _ in range(5):
+        fn()
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def conv_times(emb: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tuple[float, float]:
+    """Forward and backward (input + weight + bias gradients) of one convolution in the
+    model's formulation (channels-last conv2d over emb (B, T, E)): seconds."""
+    x = emb.transpose(1, 2).unsqueeze(2)  # (B, E, 1, T), channels-last in memory
+    w = weight.unsqueeze(2)  # (n, E, 1, k)
+    grad = torch.randn_like(F.conv2d(x, w, bias))  # (B, n, 1, W), channels-last
+    fwd = best(lambda: F.conv2d(x, w, bias))
+    bwd = best(
+        lambda: torch.ops.aten.convolution_backward(
+            grad, x, w, [w.shape[0]], [1, 1], [0, 0], [1, 1], False, [0, 0], 1, [True] * 3
+        )
+    )
+    return fwd, bwd
+
+
+def linear_times(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tuple[float, float]:
+    """Forward and backward (input + weight gradients) of x (B, in) @ weight.T: seconds."""
+    out = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)  # (B, out)
+    grad = torch.randn_like(out)
+    grad_x, grad_w = torch.empty_like(x), torch.empty_like(weight)
+    fwd = best(lambda: torch.addmm(bias, x, weight.t(), out=out))
+    bwd = best(lambda: (torch.mm(grad, weight, out=grad_x), torch.mm(grad.t(), x, out=grad_w)))
+    return fwd, bwd
+
+
+def kernel_floor(learner: Learner, dtype: torch.dtype) -> dict[str, float]:
+    """Seconds per step of each kernel group of one D step at the learner's batch size."""
+    d = learner.discriminator
+    b, t = learner.cfg.schedule.batch_size, learner.cfg.generator.seq_len
+    emb = torch.randn(b, t, d.embedding.embedding_dim, dtype=dtype)  # (B, T, E)
+    conv_f = conv_b = 0.0
+    for conv in d.convs:
+        w, bias = conv.weight.detach().to(dtype), conv.bias.detach().to(dtype)
+        if conv.kernel_size[0] == t:  # one window: the model runs it as a GEMM
+            flat_w = w.transpose(1, 2).reshape(w.shape[0], -1)  # (n, T E)
+            f, bw = linear_times(emb.reshape(b, -1), flat_w, bias)
+        else:
+            f, bw = conv_times(emb, w, bias)
+        conv_f, conv_b = conv_f + f, conv_b + bw
+    hw = d.highway
+    h = torch.randn(b, d.num_features, dtype=dtype)  # (B, F)
+    hw_f, hw_b = linear_times(h, hw.weight.detach().to(dtype), hw.bias.detach().to(dtype))
+    params = [p for p in d.parameters()]
+    for p in params:
+        p.grad = torch.randn_like(p)
+    opt = torch.optim.Adam(params, lr=1e-12, fused=True)  # a tiny lr: weights stay put
+    parts = {
+        "11 convs + 1 GEMM window, forward": conv_f,
+        "11 convs + 1 GEMM window, backward": conv_b,
+        "highway forward": hw_f,
+        "highway backward (input + weight gradients)": hw_b,
+        "fused Adam (fp32 weights and state)": best(opt.step),
+    }
+    if dtype == torch.bfloat16:  # autocast: weights down once, their gradients back up
+        low = [p.detach().to(dtype) for p in params]
+        parts["autocast casts (weights to bf16, gradients to fp32)"] = best(
+            lambda: ([p.to(dtype) for p in params], [g.to(torch.float32) for g in low])
+        )
+    for p in params:
+        p.grad = None
+    return parts
+
+
+def measured_step(learner: Learner) -> float:
+    cfg = learner.cfg
+    x = torch.randint(0, cfg.generator.vocab_size, (cfg.schedule.batch_size, cfg.generator.seq_len))
+    y = torch.randint(0, 2, (cfg.schedule.batch_size,))
+    learner.discriminator.train()
+    return median_time(lambda: learner.d_step(x, y), REPEATS, warmup=5)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="configs/synthetic.yaml")
+    args = ap.parse_args(argv)
+    keep_freed_memory()  # as training does
+    torch.set_num_threads(2)
+    base = load_config(args.config)
+    step_flop = flops.d_train_step(base)
+    ceilings = measure_ceilings(torch.device("cpu"))
+    columns = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        cfg = load_config(args.config, [f"discriminator.bf16_train={str(name == 'bf16').lower()}"])
+        learner = Learner(cfg)
+        parts = kernel_floor(learner, dtype)
+        floor = sum(parts.values())
+        step = measured_step(learner)
+        columns[name] = (parts, floor, step)
+        print(
+            name,
+            {k: round(v * 1e3, 2) for k, v in parts.items()},
+            f"floor {floor * 1e3:.2f} ms, step {step * 1e3:.2f} ms",
+            flush=True,
+        )
+    end = measure_ceilings(torch.device("cpu"))  # disturbance only lowers a ceiling
+    ceilings = {k: max(v, end[k]) for k, v in ceilings.items()}
+    keys = list(columns["bf16"][0])
+    rows = [
+        [k]
+        + [
+            f"{columns[n][0][k] * 1e3:.2f} ms" if k in columns[n][0] else "-"
+            for n in ("fp32", "bf16")
+        ]
+        for k in keys
+    ]
+    for label, idx in (("kernel floor (sum)", 1), ("measured step (`Learner.d_step`)", 2)):
+        rows.append(
+            [f"**{label}**"]
+            + [
+                f"**{columns[n][idx] * 1e3:.2f} ms** = {100 * step_flop / columns[n][idx] / 1e9 / ceilings[n]:.0f}% of the {n} ceiling"
+                for n in ("fp32", "bf16")
+            ]
+        )
+    rows.append(
+        ["everything else (max-pool, dropout, element-wise, autograd, Python)"]
+        + [f"{(columns[n][2] - columns[n][1]) * 1e3:.2f} ms" for n in ("fp32", "bf16")]
+    )
+    append_table(
+        "python benchmarks/bench_d_floor.py",
+        f"torch {torch.__version__} · {torch.get_num_threads()} threads · D step of "
+        f"`{args.config}` (batch {base.schedule.batch_size}, {step_flop / 1e9:.2f} GFLOP) · "
+        f"ceilings (2048³ matmul, higher of this run's start and end): fp32 {ceilings['fp32']:.0f} GFLOP/s, bf16 "
+        f"{ceilings['bf16']:.0f} GFLOP/s. Each kernel alone, fastest of {REPEATS} calls after warm-up; the step is the median of {REPEATS}.",
+        ["part of one D step", "fp32", "bf16 autocast"],
+        rows,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
