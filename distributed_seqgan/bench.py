@@ -164,7 +164,22 @@ def run_benchmarks(
     end = measure_ceilings(device)
     ceilings = {k: max(v, end[k]) for k, v in ceilings.items()}
     log(f"ceilings at the end: fp32 {end['fp32']:.0f}, bf16 {end['bf16']:.0f}; using the higher")
+    log(bf16_advice(ceilings, d.bf16_train or d.bf16_rewards))
     return rows, ceilings
+
+
+def bf16_advice(ceilings: dict[str, float], bf16_on: bool) -> str:
+    """Whether bf16 D pays on this machine, from the measured ceilings: it is off by
+    default because on CPUs without bf16 GEMMs it is slower than fp32."""
+    ratio = ceilings["bf16"] / ceilings["fp32"]
+    if ratio >= 1.5 and not bf16_on:
+        return (
+            f"bf16 GEMMs run {ratio:.1f}x fp32 here: bf16 D (--set discriminator.bf16_rewards=true"
+            " --set discriminator.bf16_train=true; `seqgan bench --bf16` times it) should pay"
+        )
+    if ratio < 1.0 and bf16_on:
+        return f"bf16 GEMMs run only {ratio:.2f}x fp32 here: bf16 D will be slower than fp32"
+    return f"bf16 / fp32 ceiling ratio: {ratio:.1f}x"
 
 
 def append_table(

@@ -102,6 +102,15 @@ def test_bench_runs_every_phase_on_a_small_config():
     names = ("MLE epoch (64 sequences)", "sample 64", "rollout-reward", "D train step (batch 16",
              "D retraining round", "adversarial iteration")  # fmt: skip
     assert len(rows) == 6 and all(n in r for n, r in zip(names, rows, strict=True)), rows
+    assert any(s in res.stdout for s in ("should pay", "will be slower", "ceiling ratio"))
+
+
+def test_bench_advises_on_bf16_from_the_ceilings():
+    from distributed_seqgan.bench import bf16_advice
+
+    assert "4.0x fp32 here" in bf16_advice({"fp32": 200.0, "bf16": 800.0}, bf16_on=False)
+    assert "slower than fp32" in bf16_advice({"fp32": 200.0, "bf16": 100.0}, bf16_on=True)
+    assert bf16_advice({"fp32": 200.0, "bf16": 800.0}, bf16_on=True).startswith("bf16 / fp32")
 
 
 def test_data_lists_and_fetches(data_dir, tmp_path):
