@@ -118,6 +118,7 @@ def measured_step(learner: Learner) -> float:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/synthetic.yaml")
+    ap.add_argument("--out", default="docs/benchmarks.md", help="markdown file to append to")
     args = ap.parse_args(argv)
     keep_freed_memory()  # as training does
     base = load_config(args.config)
@@ -168,6 +169,7 @@ def main(argv: list[str]) -> int:
         f"{ceilings['bf16']:.0f} GFLOP/s. Each kernel alone, fastest of {REPEATS} calls after warm-up; the step is the median of {REPEATS}.",
         ["part of one D step", "fp32", "bf16 autocast"],
         rows,
+        path=args.out,
     )
     return 0
 

@@ -105,6 +105,20 @@ def test_bench_runs_every_phase_on_a_small_config():
     assert any(s in res.stdout for s in ("should pay", "will be slower", "ceiling ratio"))
 
 
+def test_d_floor_benchmark_writes_its_table(tmp_path):
+    """benchmarks/bench_d_floor.py on a tiny config: one table with every part and the sums."""
+    out = tmp_path / "bench.md"
+    res = subprocess.run(
+        [sys.executable, "benchmarks/bench_d_floor.py", "--config", SMOKE, "--out", str(out)],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = out.read_text()
+    for part in ("forward", "highway backward", "fused Adam", "autocast casts", "kernel floor"):
+        assert part in table, part
+    assert table.count("% of the fp32 ceiling") == 2 and table.count("% of the bf16 ceiling") == 2
+
+
 def test_bench_advises_on_bf16_from_the_ceilings():
     from distributed_seqgan.bench import bf16_advice
 
