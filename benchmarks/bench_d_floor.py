@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from distributed_seqgan import flops
-from distributed_seqgan.bench import append_table, measure_ceilings, median_time
+from distributed_seqgan.bench import append_table, measure_ceilings, median_time, timings
 from distributed_seqgan.config import load_config
 from distributed_seqgan.learner import Learner
 from distributed_seqgan.malloc import keep_freed_memory
@@ -34,14 +33,7 @@ REPEATS = 30
 def best(fn: Callable[[], object]) -> float:
     """Fastest of REPEATS calls after warm-up, in seconds: the question is what is possible,
     and on a shared 2-core machine the fastest call is the least disturbed one."""
-    for _ in range(5):
-        fn()
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(timings(fn, REPEATS, warmup=5))
 
 
 def conv_times(emb: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tuple[float, float]:
@@ -138,8 +130,7 @@ def main(argv: list[str]) -> int:
             f"floor {floor * 1e3:.2f} ms, step {step * 1e3:.2f} ms",
             flush=True,
         )
-    end = measure_ceilings(torch.device("cpu"))  # disturbance only lowers a ceiling
-    ceilings = {k: max(v, end[k]) for k, v in ceilings.items()}
+    ceilings = measure_ceilings(torch.device("cpu"), earlier=ceilings)  # start and end
     keys = list(columns["bf16"][0])
     rows = [
         [k]

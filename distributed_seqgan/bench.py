@@ -35,9 +35,10 @@ from .tracking import RunLogger
 from .trainer import Trainer
 
 
-def median_time(
+def timings(
     fn: Callable[[], object], repeats: int, warmup: int = 1, sync: Callable[[], None] = lambda: None
-) -> float:
+) -> list[float]:
+    """Seconds of each of ``repeats`` calls of fn, after ``warmup`` untimed ones."""
     for _ in range(warmup):
         fn()
     sync()
@@ -47,7 +48,13 @@ def median_time(
         fn()
         sync()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
+
+
+def median_time(
+    fn: Callable[[], object], repeats: int, warmup: int = 1, sync: Callable[[], None] = lambda: None
+) -> float:
+    return statistics.median(timings(fn, repeats, warmup, sync))
 
 
 def matmul_ceiling(
@@ -59,12 +66,16 @@ def matmul_ceiling(
     return 2 * n**3 / median_time(lambda: a @ b, repeats, sync=_sync(device)) / 1e9
 
 
-def measure_ceilings(device: torch.device) -> dict[str, float]:
-    """fp32 and bf16 matmul ceilings (GFLOP/s) on ``device``."""
-    return {
+def measure_ceilings(
+    device: torch.device, earlier: dict[str, float] | None = None
+) -> dict[str, float]:
+    """fp32 and bf16 matmul ceilings (GFLOP/s) on ``device``. With ``earlier`` readings,
+    the higher of each: a disturbed reading only lowers a ceiling."""
+    now = {
         "fp32": matmul_ceiling(torch.float32, device),
         "bf16": matmul_ceiling(torch.bfloat16, device),
     }
+    return {k: max(v, (earlier or {}).get(k, 0.0)) for k, v in now.items()}
 
 
 def _sync(device: torch.device) -> Callable[[], None]:
@@ -160,10 +171,10 @@ def run_benchmarks(
             d.bf16_train,
         )
     pool.close()
-    # A disturbed reading only lowers a ceiling: take the higher of start and end.
-    end = measure_ceilings(device)
-    ceilings = {k: max(v, end[k]) for k, v in ceilings.items()}
-    log(f"ceilings at the end: fp32 {end['fp32']:.0f}, bf16 {end['bf16']:.0f}; using the higher")
+    ceilings = measure_ceilings(device, earlier=ceilings)  # the higher of start and end
+    log(
+        f"ceilings (higher of start and end): fp32 {ceilings['fp32']:.0f}, bf16 {ceilings['bf16']:.0f}"
+    )
     log(bf16_advice(ceilings, d.bf16_train or d.bf16_rewards))
     return rows, ceilings
 
