@@ -119,6 +119,23 @@ def test_d_floor_benchmark_writes_its_table(tmp_path):
     assert table.count("% of the fp32 ceiling") == 2 and table.count("% of the bf16 ceiling") == 2
 
 
+def test_d_formulations_benchmark_checks_and_writes_its_table(tmp_path):
+    """benchmarks/bench_d_formulations.py on a tiny config: every candidate is checked
+    against the model, then timed in both precisions and both phases."""
+    out = tmp_path / "bench.md"
+    res = subprocess.run(
+        [sys.executable, "benchmarks/bench_d_formulations.py", "--config", SMOKE,
+         "--rows", "64", "--rounds", "1", "--out", str(out)],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = out.read_text()
+    for name in ("(the model)", "conv1d on the transposed view", "unfold", "one padded GEMM"):
+        assert name in table, name
+    rows = [line for line in table.splitlines() if line.startswith("| ") and " ms (" in line]
+    assert len(rows) == 6 and all(line.count(" ms (") == 4 for line in rows)
+
+
 def test_bench_advises_on_bf16_from_the_ceilings():
     from distributed_seqgan.bench import bf16_advice
 
