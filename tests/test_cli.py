@@ -136,6 +136,21 @@ def test_d_formulations_benchmark_checks_and_writes_its_table(tmp_path):
     assert len(rows) == 6 and all(line.count(" ms (") == 4 for line in rows)
 
 
+def test_sampler_benchmark_writes_its_table(tmp_path):
+    """benchmarks/bench_sampler.py on a small vocabulary: three samplers, and the two
+    inverse-CDF ones agree."""
+    out = tmp_path / "bench.md"
+    res = subprocess.run(
+        [sys.executable, "benchmarks/bench_sampler.py", "--vocab", "97", "--rows", "64",
+         "--out", str(out)],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = out.read_text()
+    assert "torch.multinomial" in table and "two-level inverse CDF (the engine)" in table
+    assert "in 100.00% of rows" in table
+
+
 def test_bench_advises_on_bf16_from_the_ceilings():
     from distributed_seqgan.bench import bf16_advice
 
