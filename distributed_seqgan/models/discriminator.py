@@ -9,7 +9,9 @@ Formulation choices (measured in docs/benchmarks.md):
 - each convolution is a channels-last 2-D convolution over the (B, T, E) embedding as it
   lies in memory, in training and in scoring;
 - max-pool before ReLU (relu(max x) = max(relu x)): one pass over (B, F) instead of
-  over every window;
+  over every window. The max is ``max_pool2d``, whose backward sends the gradient to one
+  window, as TF's ``max_pool`` gradient in the official code does (``amax`` splits it among
+  tied windows; in fp32 ties come from identical windows, whose gradients are the same);
 - the highway's transform and gate are one (F, 2F) GEMM;
 - :meth:`score_with_known_prefix` reuses the conv windows that lie inside a prefix the
   sequences share with an already-embedded sample: the rollout hot path.
@@ -77,14 +79,16 @@ class Discriminator(nn.Module):
         A channels-last 2-D convolution, for which (B, L, E) already is the memory layout
         and the max runs over an outer dimension: measured fastest on CPU for scoring and
         for training in fp32 and bf16 (``conv1d`` on the transposed embedding copies it per
-        filter size; docs/benchmarks.md). A single window is a plain GEMM.
+        filter size; docs/benchmarks.md). ``max_pool2d``'s backward is one scatter, against
+        five passes for ``amax``'s. A single window is a plain GEMM.
         """
         f = conv.kernel_size[0]
         if emb.shape[1] == f:  # one window: a plain GEMM on the flattened window
             w = conv.weight.transpose(1, 2).reshape(conv.out_channels, -1)  # (n, f E)
             return F.linear(emb.reshape(emb.shape[0], -1), w, conv.bias)
         x = emb.transpose(1, 2).unsqueeze(2)  # (B, E, 1, L), channels-last in memory
-        return F.conv2d(x, conv.weight.unsqueeze(2), conv.bias).amax(dim=(2, 3))  # (B, n)
+        y = F.conv2d(x, conv.weight.unsqueeze(2), conv.bias)  # (B, n, 1, W), channels-last
+        return F.max_pool2d(y, kernel_size=(1, y.shape[3])).flatten(1)  # (B, n)
 
     def _head(self, pooled: torch.Tensor) -> torch.Tensor:
         """Highway over max-pooled conv features (B, F) -> (B, F)."""
