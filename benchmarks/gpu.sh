@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark harness and D's formulations on one CUDA GPU, plus the wall time of the
-# full paper schedule.
+# The benchmark harness, D's formulations and the samplers on one CUDA GPU, plus the wall
+# time of the full paper schedule.
 # Prepared as one short script for a lent GPU machine (well under 10 minutes with the
 # default budget). Usage, from the repository root:
 #   bash benchmarks/gpu.sh                 # harness fp32 + bf16, then the paper schedule
@@ -21,6 +21,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 "$PY" -m distributed_seqgan bench --device cuda --bf16
 # D's formulations side by side on this GPU (the model's choice was measured on CPU)
 "$PY" benchmarks/bench_d_formulations.py --device cuda
+"$PY" benchmarks/bench_sampler.py --device cuda
 # The full paper schedule (configs/synthetic.yaml) on one GPU. Run it for PAPER_BUDGET_S
 # seconds and extrapolate from metrics.jsonl: every phase is logged with its wall time.
 BUDGET=${PAPER_BUDGET_S:-240}
