@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from distributed_seqgan import flops
-from distributed_seqgan.bench import append_table, measure_ceilings, timings
+from distributed_seqgan.bench import append_table, describe_device, measure_ceilings, timings
 from distributed_seqgan.config import load_config
 from distributed_seqgan.factory import build_discriminator
 from distributed_seqgan.malloc import keep_freed_memory
@@ -208,15 +208,10 @@ def main(argv: list[str]) -> int:
     ]
     for row in table:
         print(" | ".join(row))
-    dev = (
-        torch.cuda.get_device_name()
-        if device.type == "cuda"
-        else f"cpu, {torch.get_num_threads()} threads"
-    )
     append_table(
         "python benchmarks/bench_d_formulations.py"
         + (f" --device {args.device}" if args.device != "cpu" else ""),
-        f"torch {torch.__version__} · {dev} · D of `{args.config}` · ceilings (2048³ matmul, higher "
+        f"torch {torch.__version__} · {describe_device(device)} · D of `{args.config}` · ceilings (2048³ matmul, higher "
         f"of this run's start and end): fp32 {ceilings['fp32']:.0f} GFLOP/s, bf16 "
         f"{ceilings['bf16']:.0f} GFLOP/s · median over {args.rounds} interleaved rounds; in brackets "
         "the useful FLOPs' share of the ceiling. Every candidate matched the model's pooled "

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import torch
 
-from distributed_seqgan.bench import append_table
+from distributed_seqgan.bench import append_table, describe_device
 from distributed_seqgan.malloc import keep_freed_memory
 from distributed_seqgan.models.lstm_policy import DRAW_CHUNK_ROWS, sample_from_logits
 
@@ -95,15 +95,10 @@ def main(argv: list[str]) -> int:
         rows.append([name, f"{sec * 1e3:.3f} ms", f"{per_draw:.0f} ns", f"{base / sec:.2f}x"])
         print(" | ".join(rows[-1]))
     print(f"two-level and plain inverse CDF agree on {100 * same:.2f}% of draws")
-    dev = (
-        torch.cuda.get_device_name()
-        if device.type == "cuda"
-        else f"cpu, {torch.get_num_threads()} threads"
-    )
     append_table(
         "python benchmarks/bench_sampler.py"
         + (f" --device {args.device}" if args.device != "cpu" else ""),
-        f"torch {torch.__version__} · {dev} · {args.rows} rows x {args.vocab:,} logits per call "
+        f"torch {torch.__version__} · {describe_device(device)} · {args.rows} rows x {args.vocab:,} logits per call "
         f"(std 3), fp32 · median of {REPEATS} interleaved calls · the two inverse-CDF samplers "
         f"drew the same token from the same uniform in {100 * same:.2f}% of rows.",
         ["sampler", "per call", "per draw", "speed vs multinomial"],

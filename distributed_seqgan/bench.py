@@ -212,10 +212,17 @@ def append_table(
         f.write("\n".join(lines))
 
 
+def describe_device(device: torch.device) -> str:
+    """The machine a benchmark ran on, for the header of its table."""
+    if device.type == "cuda":
+        return "cuda: " + torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    return f"cpu: {cpu}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads"
+
+
 def markdown(rows: list[Row], ceilings: dict[str, float], command: str, cfg: Config) -> str:
-    dev = "cuda: " + torch.cuda.get_device_name() if cfg.run.device != "cpu" and torch.cuda.is_available() else (
-        f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads"
-    )  # fmt: skip
+    on_gpu = cfg.run.device != "cpu" and torch.cuda.is_available()
+    dev = describe_device(torch.device("cuda" if on_gpu else "cpu"))
     d = cfg.discriminator
     lines = [
         f"\n## {time.strftime('%Y-%m-%d %H:%M')} · `{command}`",
