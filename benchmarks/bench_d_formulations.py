@@ -44,8 +44,18 @@ Head = Callable[[Discriminator, torch.Tensor], torch.Tensor]  # pooled (B, F) ->
 
 # ------------------------------------------------------------ convolutions + max-pool
 def pool_model(d: Discriminator, emb: torch.Tensor) -> torch.Tensor:
-    """The model's own code: channels-last conv2d per filter size (a one-window GEMM)."""
+    """The model's own code (``Discriminator._conv_max``): channels-last conv2d +
+    ``max_pool2d`` per filter size (a one-window one as a GEMM)."""
     return torch.cat([d._conv_max(conv, emb) for conv in d.convs], dim=1)
+
+
+def pool_conv2d_amax(d: Discriminator, emb: torch.Tensor) -> torch.Tensor:
+    """The model's convolutions with ``amax`` for the max-pool (its backward splits the
+    gradient among tied windows; max_pool2d's gives it to one)."""
+    x = emb.transpose(1, 2).unsqueeze(2)  # (B, E, 1, T), channels-last in memory
+    return torch.cat(
+        [F.conv2d(x, c.weight.unsqueeze(2), c.bias).amax(dim=(2, 3)) for c in d.convs], dim=1
+    )
 
 
 def pool_conv1d(d: Discriminator, emb: torch.Tensor) -> torch.Tensor:
@@ -106,6 +116,7 @@ def head_two_gemms(d: Discriminator, pooled: torch.Tensor) -> torch.Tensor:
 
 CANDIDATES: dict[str, tuple[Pool, Head]] = {
     "channels-last conv2d + one highway GEMM (the model)": (pool_model, head_model),
+    "the model with amax instead of max_pool2d": (pool_conv2d_amax, head_model),
     "conv1d on the transposed view": (pool_conv1d, head_model),
     "conv1d on one contiguous copy": (pool_conv1d_contiguous, head_model),
     "unfold + one GEMM per filter size": (pool_unfold, head_model),
