@@ -150,7 +150,14 @@ def train_grads(
 
 def check(d: Discriminator, seqs: torch.Tensor, labels: torch.Tensor) -> None:
     """Every candidate against the model in fp32: pooled features and all gradients (no
-    dropout, so that the comparison is deterministic). Exits on a mismatch."""
+    dropout, so that the comparison is deterministic). Exits on a mismatch. cuDNN's TF32
+    convolutions (on by default) are switched off here: they round to ~1e-3, and GEMM-based
+    candidates would differ from conv-based ones by that much."""
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        _check(d, seqs, labels)
+
+
+def _check(d: Discriminator, seqs: torch.Tensor, labels: torch.Tensor) -> None:
     d.eval()
     emb = d.embedding(seqs)
     want_pool = pool_model(d, emb)

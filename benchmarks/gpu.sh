@@ -19,9 +19,10 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 "$PY" -c "import torch; print('device:', torch.cuda.get_device_name(), 'torch', torch.__version__)"
 "$PY" -m distributed_seqgan bench --device cuda
 "$PY" -m distributed_seqgan bench --device cuda --bf16
-# D's formulations side by side on this GPU (the model's choice was measured on CPU)
-"$PY" benchmarks/bench_d_formulations.py --device cuda
-"$PY" benchmarks/bench_sampler.py --device cuda
+# D's formulations and the samplers side by side on this GPU (the model's choices were
+# measured on CPU). Not fatal: the paper schedule below still runs if one of them fails.
+"$PY" benchmarks/bench_d_formulations.py --device cuda || echo "gpu.sh: bench_d_formulations failed" >&2
+"$PY" benchmarks/bench_sampler.py --device cuda || echo "gpu.sh: bench_sampler failed" >&2
 # The full paper schedule (configs/synthetic.yaml) on one GPU. Run it for PAPER_BUDGET_S
 # seconds and extrapolate from metrics.jsonl: every phase is logged with its wall time.
 BUDGET=${PAPER_BUDGET_S:-240}
