@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 
 import torch
@@ -48,14 +47,8 @@ def best_from_memory(fn: Callable[[], object]) -> float:
     state (16 bytes per parameter, 113 MB at the paper config) are not in cache, and timed
     hot in a loop the L3 would hold much of them."""
     junk = torch.ones(EVICT_BYTES // 4)
-    fn()
-    times = []
-    for _ in range(REPEATS):
-        junk.add_(1.0)  # streams 2 x 256 MB: what fn touches next comes from memory
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    # junk.add_ streams 2 x 256 MB: what fn touches next comes from memory
+    return min(timings(fn, REPEATS, warmup=1, setup=lambda: junk.add_(1.0)))
 
 
 def conv_times(emb: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tuple[float, float]:

@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Callable
 
 import torch
 
-from distributed_seqgan.bench import append_table, describe_device
+from distributed_seqgan.bench import append_table, describe_device, timings
 from distributed_seqgan.malloc import keep_freed_memory
 from distributed_seqgan.models.lstm_policy import DRAW_CHUNK_ROWS, sample_from_logits
 
@@ -48,23 +47,6 @@ SAMPLERS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 }
 
 
-def time_call(
-    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    source: torch.Tensor,
-    work: torch.Tensor,
-    u: torch.Tensor,
-    sync: Callable[[], None],
-) -> float:
-    """Seconds of one fn(work, u) on fresh logits: the engine's sampler overwrites its
-    input, so ``work`` is refilled from ``source`` before the clock starts."""
-    work.copy_(source)
-    sync()
-    t0 = time.perf_counter()
-    fn(work, u)
-    sync()
-    return time.perf_counter() - t0
-
-
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vocab", type=int, default=5000)
@@ -79,14 +61,12 @@ def main(argv: list[str]) -> int:
     # logits with the spread of a trained generator's (std ~3), and a uniform per row
     logits = (3.0 * torch.randn(args.rows, args.vocab, generator=g)).to(device)  # (R, V)
     u = torch.rand(args.rows, generator=g).to(device)  # (R,)
-    work = logits.clone()
-    same = (sample_from_logits(work, u) == softmax_cumsum(logits, u)).float().mean().item()
+    same = (sample_from_logits(logits, u) == softmax_cumsum(logits, u)).float().mean().item()
     times: dict[str, list[float]] = {name: [] for name in SAMPLERS}
-    for fn in SAMPLERS.values():  # warm-up
-        time_call(fn, logits, work, u, sync)
-    for _ in range(REPEATS):  # interleaved: a disturbance hits every sampler alike
+    for rnd in range(REPEATS):  # interleaved: a disturbance hits every sampler alike
         for name, fn in SAMPLERS.items():
-            times[name].append(time_call(fn, logits, work, u, sync))
+            call = lambda f=fn: f(logits, u)  # noqa: E731
+            times[name] += timings(call, 1, warmup=int(rnd == 0), sync=sync)
     base = statistics.median(times["softmax + torch.multinomial"])
     rows = []
     for name in SAMPLERS:

@@ -36,14 +36,21 @@ from .trainer import Trainer
 
 
 def timings(
-    fn: Callable[[], object], repeats: int, warmup: int = 1, sync: Callable[[], None] = lambda: None
+    fn: Callable[[], object],
+    repeats: int,
+    warmup: int = 1,
+    sync: Callable[[], None] = lambda: None,
+    setup: Callable[[], object] = lambda: None,
 ) -> list[float]:
-    """Seconds of each of ``repeats`` calls of fn, after ``warmup`` untimed ones."""
+    """Seconds of each of ``repeats`` calls of fn, after ``warmup`` untimed ones; ``setup``
+    runs untimed before each timed call (e.g. to empty the caches)."""
     for _ in range(warmup):
         fn()
     sync()
     times = []
     for _ in range(repeats):
+        setup()
+        sync()
         t0 = time.perf_counter()
         fn()
         sync()
