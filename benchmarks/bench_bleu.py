@@ -1,7 +1,8 @@
-"""BLEU speed: nltk's sentence_bleu against the fast reference tables (distributed_seqgan.bleu),
-on the poems and Obama test splits of the CPU configs; appends to docs/benchmarks.md.
+"""BLEU speed: nltk's sentence_bleu against the fast reference tables
+(distributed_seqgan.tasks.bleu), on the poems and Obama test splits of the CPU configs;
+appends one table to docs/benchmark-log.md.
 
-    SEQGAN_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_bleu.py
+    SEQGAN_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_bleu.py [--out FILE]
 
 Both score the same hypotheses (training samples) against the whole test split; the script
 also checks that the numbers agree.
@@ -15,16 +16,17 @@ import time
 import nltk
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from distributed_seqgan.bench import append_table
-from distributed_seqgan.bleu import BleuScorer, mean_bleu, self_bleu
+from distributed_seqgan.bench import common
 from distributed_seqgan.config import load_config
 from distributed_seqgan.tasks import build_task
+from distributed_seqgan.tasks.bleu import BleuScorer, mean_bleu, self_bleu
 
 HYPS_NLTK = 20  # nltk is slow: time it on a few hypotheses and scale per hypothesis
 HYPS_FAST = 1000
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    args = common.parser(__doc__, device=False).parse_args(argv)
     smooth = SmoothingFunction().method1
     rows = []
     for config in ("configs/poems-cpu.yaml", "configs/obama-cpu.yaml"):
@@ -54,8 +56,9 @@ def main() -> int:
              f"{t_nltk / t_fast:,.0f}x", f"{t_tables:.2f} s", f"{t_self:.2f} s", f"{fast:.4f}"]
         )  # fmt: skip
         print(rows[-1], flush=True)
-    append_table(
-        "python benchmarks/bench_bleu.py",
+    common.append_table(
+        args.out,
+        common.command("python benchmarks/bench_bleu.py", argv),
         f"nltk {nltk.__version__}. BLEU-4 per hypothesis against the whole test split: nltk's "
         f"`sentence_bleu` (on {HYPS_NLTK} hypotheses) vs the reference tables (on {HYPS_FAST}); "
         "the numbers agree to 1e-12. Tables: building them once per run. Self-BLEU: 500 "
@@ -68,4 +71,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

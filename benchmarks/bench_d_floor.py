@@ -1,6 +1,6 @@
 """The kernel floor of one D train step: each kernel of the step timed alone, at its best.
 
-    .venv/bin/python benchmarks/bench_d_floor.py [--config configs/synthetic.yaml]
+    .venv/bin/python benchmarks/bench_d_floor.py [--config configs/synthetic.yaml] [--out FILE]
 
 Why: the targets for the D step (fp32 <= 35 ms; bf16 retraining >= 40% of the bf16 2048^3
 ceiling) are judged against a ceiling that batch-64 shapes may not reach. This script times
@@ -9,29 +9,25 @@ isolation, with warm caches and preallocated outputs where torch allows, plus th
 update and, for bf16 autocast, the weight and gradient casts. These two stream every
 parameter and are timed from memory, as in a real step, where 16 bytes per parameter do not
 fit in cache. The sum is what a step would cost if everything else (max-pool, dropout,
-element-wise ops, autograd, Python) were free. It
-is compared with the measured step (median) and with the 2048^3 ceilings. Appends one table
-to docs/benchmarks.md. Runs with torch's default thread count, as ``seqgan bench`` does.
+element-wise ops, autograd, Python) were free. It is compared with the measured step
+(median) and with the 2048^3 ceilings. Appends one table to docs/benchmark-log.md. Runs on
+the CPU with torch's default thread count, as ``seqgan bench`` does.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-from distributed_seqgan import flops
-from distributed_seqgan.bench import append_table, measure_ceilings, median_time, timings
+from distributed_seqgan.bench import common, flops
+from distributed_seqgan.bench.common import measure_ceilings, timings
 from distributed_seqgan.config import load_config
-from distributed_seqgan.learner import Learner
-from distributed_seqgan.malloc import keep_freed_memory
+from distributed_seqgan.learning.learner import Learner
 
 REPEATS = 30
-
-
 EVICT_BYTES = 256 * 2**20  # more than any CPU cache: streaming through it empties them
 
 
@@ -93,7 +89,7 @@ def kernel_floor(learner: Learner, dtype: torch.dtype) -> dict[str, float]:
     hw = d.highway
     h = torch.randn(b, d.num_features, dtype=dtype)  # (B, F)
     hw_f, hw_b = linear_times(h, hw.weight.detach().to(dtype), hw.bias.detach().to(dtype))
-    params = [p for p in d.parameters()]
+    params = list(d.parameters())
     for p in params:
         p.grad = torch.randn_like(p)
     opt = torch.optim.Adam(params, lr=1e-12, fused=True)  # a tiny lr: weights stay put
@@ -110,9 +106,8 @@ def kernel_floor(learner: Learner, dtype: torch.dtype) -> dict[str, float]:
     }
     if dtype == torch.bfloat16:  # autocast: weights down once, their gradients back up
         low = [p.detach().to(dtype) for p in params]
-        parts[
-            f"autocast casts (weights to bf16, gradients to fp32, {12 * n_params / 1e6:.0f} MB from memory)"
-        ] = best_from_memory(
+        label = f"autocast casts (weights to bf16, gradients to fp32, {12 * n_params / 1e6:.0f} MB"
+        parts[label + " from memory)"] = best_from_memory(
             lambda: ([p.to(dtype) for p in params], [g.to(torch.float32) for g in low])
         )
     for p in params:
@@ -125,15 +120,12 @@ def measured_step(learner: Learner) -> float:
     x = torch.randint(0, cfg.generator.vocab_size, (cfg.schedule.batch_size, cfg.generator.seq_len))
     y = torch.randint(0, 2, (cfg.schedule.batch_size,))
     learner.discriminator.train()
-    return median_time(lambda: learner.d_step(x, y), REPEATS, warmup=5)
+    return common.median_time(lambda: learner.d_step(x, y), REPEATS, warmup=5)
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="configs/synthetic.yaml")
-    ap.add_argument("--out", default="docs/benchmarks.md", help="markdown file to append to")
-    args = ap.parse_args(argv)
-    keep_freed_memory()  # as training does
+    args = common.parser(__doc__, device=False, config="configs/synthetic.yaml").parse_args(argv)
+    common.setup(args)
     base = load_config(args.config)
     step_flop = flops.d_train_step(base)
     ceilings = measure_ceilings(torch.device("cpu"))
@@ -152,36 +144,37 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
     ceilings = measure_ceilings(torch.device("cpu"), earlier=ceilings)  # start and end
-    keys = list(columns["bf16"][0])
+    precisions = ("fp32", "bf16")
     rows = [
-        [k]
-        + [
-            f"{columns[n][0][k] * 1e3:.2f} ms" if k in columns[n][0] else "-"
-            for n in ("fp32", "bf16")
+        [
+            k,
+            *(
+                f"{columns[n][0][k] * 1e3:.2f} ms" if k in columns[n][0] else "-"
+                for n in precisions
+            ),
         ]
-        for k in keys
+        for k in columns["bf16"][0]
     ]
+
+    def of_ceiling(n: str, idx: int) -> str:
+        sec = columns[n][idx]
+        return f"**{sec * 1e3:.2f} ms** = {100 * step_flop / sec / 1e9 / ceilings[n]:.0f}% of the {n} ceiling"
+
     for label, idx in (("kernel floor (sum)", 1), ("measured step (`Learner.d_step`)", 2)):
-        rows.append(
-            [f"**{label}**"]
-            + [
-                f"**{columns[n][idx] * 1e3:.2f} ms** = {100 * step_flop / columns[n][idx] / 1e9 / ceilings[n]:.0f}% of the {n} ceiling"
-                for n in ("fp32", "bf16")
-            ]
-        )
+        rows.append([f"**{label}**", *(of_ceiling(n, idx) for n in precisions)])
     rows.append(
         ["everything else (max-pool, dropout, element-wise, autograd, Python)"]
-        + [f"{(columns[n][2] - columns[n][1]) * 1e3:.2f} ms" for n in ("fp32", "bf16")]
+        + [f"{(columns[n][2] - columns[n][1]) * 1e3:.2f} ms" for n in precisions]
     )
-    append_table(
-        "python benchmarks/bench_d_floor.py",
-        f"torch {torch.__version__} · {torch.get_num_threads()} threads · D step of "
+    common.append_table(
+        args.out,
+        common.command("python benchmarks/bench_d_floor.py", argv),
+        f"torch {torch.__version__} · {common.describe_device(torch.device('cpu'))} · D step of "
         f"`{args.config}` (batch {base.schedule.batch_size}, {step_flop / 1e9:.2f} GFLOP) · "
-        f"ceilings (2048³ matmul, higher of this run's start and end): fp32 {ceilings['fp32']:.0f} GFLOP/s, bf16 "
-        f"{ceilings['bf16']:.0f} GFLOP/s. Each kernel alone, fastest of {REPEATS} calls after warm-up; the step is the median of {REPEATS}.",
+        f"{common.describe_ceilings(ceilings)}. Each kernel alone, fastest of {REPEATS} calls "
+        f"after warm-up; the step is the median of {REPEATS}.",
         ["part of one D step", "fp32", "bf16 autocast"],
         rows,
-        path=args.out,
     )
     return 0
 

@@ -1,6 +1,6 @@
 """Candidate formulations of the discriminator's hot path, timed side by side on one device.
 
-    .venv/bin/python benchmarks/bench_d_formulations.py [--device cuda] [--config ...]
+    .venv/bin/python benchmarks/bench_d_formulations.py [--device cuda] [--config ...] [--out FILE]
 
 Why: the model computes its 12 convolutions + max-pool as channels-last ``conv2d`` and its
 highway as one (F, 2F) GEMM (``models/discriminator.py``). That choice has to be measured
@@ -18,12 +18,11 @@ over rounds so that a disturbance on a shared machine hits every candidate alike
 Both in fp32 and under bf16 autocast. The ratio to the matmul ceiling of the precision
 (measured in the same run) counts the useful FLOPs only, so a candidate that computes
 more, like the padded single GEMM, shows up as a lower ratio. Appends one table to
-docs/benchmarks.md.
+docs/benchmark-log.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from collections.abc import Callable
@@ -31,12 +30,11 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from distributed_seqgan import flops
-from distributed_seqgan.bench import append_table, describe_device, measure_ceilings, timings
+from distributed_seqgan.bench import common, flops
+from distributed_seqgan.bench.common import measure_ceilings, timings
 from distributed_seqgan.config import load_config
-from distributed_seqgan.factory import build_discriminator
-from distributed_seqgan.malloc import keep_freed_memory
 from distributed_seqgan.models import Discriminator
+from distributed_seqgan.models.build import build_discriminator
 
 Pool = Callable[[Discriminator, torch.Tensor], torch.Tensor]  # emb (B, T, E) -> (B, F)
 Head = Callable[[Discriminator, torch.Tensor], torch.Tensor]  # pooled (B, F) -> (B, F)
@@ -174,16 +172,11 @@ def _check(d: Discriminator, seqs: torch.Tensor, labels: torch.Tensor) -> None:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="configs/synthetic.yaml")
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap = common.parser(__doc__, config="configs/synthetic.yaml")
     ap.add_argument("--rows", type=int, default=4096, help="sequences per scoring call")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median)")
-    ap.add_argument("--out", default="docs/benchmarks.md", help="markdown file to append to")
     args = ap.parse_args(argv)
-    keep_freed_memory()  # as training does
-    device = torch.device(args.device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    device, sync = common.setup(args)
     cfg = load_config(args.config, [f"run.device={args.device}", "oracle.kind=random"])
     d = build_discriminator(cfg).to(device)
     vocab, t, b = cfg.generator.vocab_size, cfg.generator.seq_len, cfg.schedule.batch_size
@@ -226,14 +219,13 @@ def main(argv: list[str]) -> int:
     ]
     for row in table:
         print(" | ".join(row))
-    append_table(
-        "python benchmarks/bench_d_formulations.py"
-        + (f" --device {args.device}" if args.device != "cpu" else ""),
-        f"torch {torch.__version__} · {describe_device(device)} · D of `{args.config}` · ceilings (2048³ matmul, higher "
-        f"of this run's start and end): fp32 {ceilings['fp32']:.0f} GFLOP/s, bf16 "
-        f"{ceilings['bf16']:.0f} GFLOP/s · median over {args.rounds} interleaved rounds; in brackets "
-        "the useful FLOPs' share of the ceiling. Every candidate matched the model's pooled "
-        "features and gradients in fp32 before timing.",
+    common.append_table(
+        args.out,
+        common.command("python benchmarks/bench_d_formulations.py", argv),
+        f"torch {torch.__version__} · {common.describe_device(device)} · D of `{args.config}` · "
+        f"{common.describe_ceilings(ceilings)} · median over {args.rounds} interleaved rounds; in "
+        "brackets the useful FLOPs' share of the ceiling. Every candidate matched the model's "
+        "pooled features and gradients in fp32 before timing.",
         [
             "formulation",
             f"score {args.rows:,} rows, fp32",
@@ -242,7 +234,6 @@ def main(argv: list[str]) -> int:
             "train, bf16 autocast",
         ],
         table,
-        path=args.out,
     )
     return 0
 

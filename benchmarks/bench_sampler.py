@@ -1,6 +1,6 @@
 """Token sampling over the vocabulary: torch.multinomial against inverse-CDF samplers.
 
-    .venv/bin/python benchmarks/bench_sampler.py [--vocab 5000] [--rows 256] [--device cuda]
+    .venv/bin/python benchmarks/bench_sampler.py [--vocab 5000] [--rows 256] [--device cuda] [--out FILE]
 
 Why: every completion token of a rollout is one draw from a 5,000-way categorical (194,560
 draws per rollout-reward batch at the paper config). The common PyTorch path is softmax +
@@ -9,20 +9,18 @@ uniform per row (``models/lstm_policy.sample_from_logits``), which makes draws
 reproducible across workers and checkable against a reference. This script measures what
 each costs per draw on logits of the shape the engine sees (``DRAW_CHUNK_ROWS`` rows per
 call by default) and checks that the two inverse-CDF samplers draw the same tokens from
-the same uniforms. Appends one table to docs/benchmarks.md.
+the same uniforms. Appends one table to docs/benchmark-log.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from collections.abc import Callable
 
 import torch
 
-from distributed_seqgan.bench import append_table, describe_device, timings
-from distributed_seqgan.malloc import keep_freed_memory
+from distributed_seqgan.bench import common
 from distributed_seqgan.models.lstm_policy import DRAW_CHUNK_ROWS, sample_from_logits
 
 REPEATS = 30
@@ -48,15 +46,11 @@ SAMPLERS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common.parser(__doc__)
     ap.add_argument("--vocab", type=int, default=5000)
     ap.add_argument("--rows", type=int, default=DRAW_CHUNK_ROWS, help="rows per call")
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--out", default="docs/benchmarks.md", help="markdown file to append to")
     args = ap.parse_args(argv)
-    keep_freed_memory()  # as rollout workers do
-    device = torch.device(args.device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    device, sync = common.setup(args)
     g = torch.Generator().manual_seed(0)
     # logits with the spread of a trained generator's (std ~3), and a uniform per row
     logits = (3.0 * torch.randn(args.rows, args.vocab, generator=g)).to(device)  # (R, V)
@@ -66,7 +60,7 @@ def main(argv: list[str]) -> int:
     for rnd in range(REPEATS):  # interleaved: a disturbance hits every sampler alike
         for name, fn in SAMPLERS.items():
             call = lambda f=fn: f(logits, u)  # noqa: E731
-            times[name] += timings(call, 1, warmup=int(rnd == 0), sync=sync)
+            times[name] += common.timings(call, 1, warmup=int(rnd == 0), sync=sync)
     base = statistics.median(times["softmax + torch.multinomial"])
     rows = []
     for name in SAMPLERS:
@@ -75,15 +69,15 @@ def main(argv: list[str]) -> int:
         rows.append([name, f"{sec * 1e3:.3f} ms", f"{per_draw:.0f} ns", f"{base / sec:.2f}x"])
         print(" | ".join(rows[-1]))
     print(f"two-level and plain inverse CDF agree on {100 * same:.2f}% of draws")
-    append_table(
-        "python benchmarks/bench_sampler.py"
-        + (f" --device {args.device}" if args.device != "cpu" else ""),
-        f"torch {torch.__version__} · {describe_device(device)} · {args.rows} rows x {args.vocab:,} logits per call "
-        f"(std 3), fp32 · median of {REPEATS} interleaved calls · the two inverse-CDF samplers "
-        f"drew the same token from the same uniform in {100 * same:.2f}% of rows.",
+    common.append_table(
+        args.out,
+        common.command("python benchmarks/bench_sampler.py", argv),
+        f"torch {torch.__version__} · {common.describe_device(device)} · {args.rows} rows x "
+        f"{args.vocab:,} logits per call (std 3), fp32 · median of {REPEATS} interleaved calls · "
+        "the two inverse-CDF samplers drew the same token from the same uniform in "
+        f"{100 * same:.2f}% of rows.",
         ["sampler", "per call", "per draw", "speed vs multinomial"],
         rows,
-        path=args.out,
     )
     return 0
 

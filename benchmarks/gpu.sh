@@ -5,7 +5,7 @@
 # default budget). Usage, from the repository root:
 #   bash benchmarks/gpu.sh                 # harness fp32 + bf16, then the paper schedule
 #   PAPER_BUDGET_S=300 bash benchmarks/gpu.sh
-# Writes to docs/benchmarks.md (harness) and prints the schedule timing; with $OUT set
+# Appends to docs/benchmark-log.md and prints the schedule timing; with $OUT set
 # (the device tool), copies logs there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,4 +42,4 @@ for name, xs, n in (("MLE epoch", mle, 120), ("D pretrain round (1 x 3 epochs)",
         print(f"{name}: median {m:.2f} s over {len(xs)} -> x{n} = {m * n / 60:.1f} min")
 print(f"paper schedule estimate (phases measured so far): {est / 60:.1f} min")
 PYEOF
-if [ -n "${OUT:-}" ]; then cp docs/benchmarks.md "$OUT/benchmarks.md"; cp "$RUN/paper/metrics.jsonl" "$OUT/" 2>/dev/null || true; fi
+if [ -n "${OUT:-}" ]; then cp docs/benchmark-log.md "$OUT/benchmark-log.md"; cp "$RUN/paper/metrics.jsonl" "$OUT/" 2>/dev/null || true; fi

@@ -29,7 +29,7 @@ commands:
   data         list the known data files and where they are found; fetch them
                (seqgan data fetch obama chinese-poems | all)
   bench        time the hot paths at the paper config against this machine's matmul
-               ceilings; appends to docs/benchmarks.md (seqgan bench --help)
+               ceilings; appends to docs/benchmark-log.md (seqgan bench --help)
 
 Data: files are looked up in data.dir, then $SEQGAN_DATA_DIR, then the cache
 ($SEQGAN_CACHE_DIR or ~/.cache/distributed_seqgan), and downloaded with sha256
@@ -41,64 +41,76 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="seqgan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = p.add_subparsers(
-        dest="command", metavar="{train,resume,sample,eval,oracle-nll,data,bench}"
-    )
+    sub = p.add_subparsers(dest="command", metavar="{" + ",".join([*COMMANDS, "bench"]) + "}")
+    run_help = "run directory written by 'seqgan train'"
+
     t = sub.add_parser(
         "train", help="train SeqGAN from a config", description="Train SeqGAN end to end."
     )
     t.add_argument("--config", required=True, help="YAML config (see configs/)")
     t.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a config value, e.g. --set schedule.mle_epochs=10 (repeatable)",
-    )  # fmt: skip
+    )
     t.add_argument("--quiet", action="store_true", help="no progress output (metrics.jsonl only)")
+
     r = sub.add_parser(
-        "resume", help="continue a stopped run from its checkpoint",
-        description="Continue a run from its furthest checkpoint (interrupted, latest, "
-        "pretrained or mle) with the run's own config.",
-    )  # fmt: skip
-    r.add_argument("--run", required=True, help="run directory written by 'seqgan train'")
+        "resume",
+        help="continue a stopped run from its checkpoint",
+        description="Continue a run from its furthest checkpoint (interrupted, "
+        "latest, pretrained or mle) with the run's own config.",
+    )
+    r.add_argument("--run", required=True, help=run_help)
     r.add_argument("--checkpoint", default=None, help="a checkpoint name (default: furthest)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+
     s = sub.add_parser(
         "sample",
         help="sample from a trained generator",
         description="Print sequences from a run's generator.",
     )
-    s.add_argument("--run", required=True, help="run directory written by 'seqgan train'")
+    s.add_argument("--run", required=True, help=run_help)
     s.add_argument("-n", type=int, default=10, help="number of sequences (default 10)")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    s.add_argument(
-        "--checkpoint", default="latest", help="checkpoint name: latest | pretrained | mle"
-    )
+    s.add_argument("--checkpoint", default="latest", help="latest | pretrained | mle")
     s.add_argument("--ids", action="store_true", help="text tasks: print token ids, not text")
+
     e = sub.add_parser(
-        "eval", help="metrics of a trained run's checkpoint",
+        "eval",
+        help="metrics of a trained run's checkpoint",
         description="Evaluate a run's checkpoint with its task's metrics; prints one JSON object.",
-    )  # fmt: skip
-    e.add_argument("--run", required=True, help="run directory written by 'seqgan train'")
+    )
+    e.add_argument("--run", required=True, help=run_help)
     e.add_argument("--checkpoint", default="latest", help="latest | pretrained | mle")
     e.add_argument("-n", type=int, default=None, help="samples (default schedule.generated_num)")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+
     o = sub.add_parser(
-        "oracle-nll", help="NLL of sequences under the official oracle",
+        "oracle-nll",
+        help="NLL of sequences under the official oracle",
         description="Print the mean per-token NLL (nats) under the official oracle LSTM.",
-    )  # fmt: skip
+    )
     o.add_argument("file", help="sequences: one per line, space-separated token ids")
     o.add_argument(
         "--data-dir",
         default=None,
         help="directory holding synthetic_oracle/ (else $SEQGAN_DATA_DIR or the cache)",
     )
+
     dp = sub.add_parser(
-        "data", help="list or fetch data files",
-        description="List the known data files (with where each is found), or fetch them "
-        "into the cache with sha256 verification.",
-    )  # fmt: skip
+        "data",
+        help="list or fetch data files",
+        description="List the known data files (with where each is found), or "
+        "fetch them into the cache with sha256 verification.",
+    )
     dp.add_argument("action", choices=["list", "fetch"], nargs="?", default="list")
     dp.add_argument("names", nargs="*", help="registry names, or 'all' (fetch)")
     dp.add_argument("--data-dir", default=None, help="a directory to search first")
+
     sub.add_parser(
         "bench", help="benchmark the hot paths (see: seqgan bench --help)", add_help=False
     )
@@ -123,19 +135,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .evaluation import generate, load_generator, render
+    from .tasks.evaluation import generate, load_generator, render
 
     if args.n < 1:
         raise UserError("-n must be >= 1")
     run = Path(args.run)
-    cfg, gen = load_generator(run, args.checkpoint)
-    lines = render(run, cfg, generate(gen, args.n, args.seed), args.ids)
+    _, gen = load_generator(run, args.checkpoint)
+    lines = render(run, generate(gen, args.n, args.seed), args.ids)
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_checkpoint
+    from .tasks.evaluation import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(Path(args.run), args.checkpoint, args.n, args.seed)
     print(json.dumps({"run": args.run, "checkpoint": args.checkpoint, **metrics}))
@@ -144,9 +156,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_oracle_nll(args: argparse.Namespace) -> int:
     from .data.synthetic import build_oracle, read_sequences
-    from .metrics import mean_nll
+    from .models.oracle import OFFICIAL_SHAPE as O
+    from .tasks.metrics import mean_nll
 
-    oracle = build_oracle("official", 5000, 32, 32, 20, 0, data_dir=args.data_dir)
+    oracle = build_oracle("official", O.vocab_size, O.emb_dim, O.hidden_dim, O.seq_len, 0,
+                          data_dir=args.data_dir)  # fmt: skip
     seqs = read_sequences(args.file, oracle.vocab_size, oracle.seq_len)
     print(f"{mean_nll(oracle, seqs):.6f}")
     return 0
@@ -182,8 +196,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        if argv[:1] == ["bench"]:  # its own parser: see distributed_seqgan/bench.py
-            from .bench import main as bench_main
+        if argv[:1] == ["bench"]:  # its own parser: see distributed_seqgan/bench/harness.py
+            from .bench.harness import main as bench_main
 
             return bench_main(argv[1:])
         parser = _parser()

@@ -1,5 +1,5 @@
-"""Wires a config into a run: task (data and metrics), run directory, learner, worker pool,
-trainer."""
+"""The Python entry points: ``train`` and ``resume``. They wire a config into a run: task
+(data and metrics), run directory, learner, worker pool, trainer."""
 
 from __future__ import annotations
 
@@ -10,28 +10,16 @@ from typing import Any
 
 import torch
 
-from . import checkpoint
+from .acting.backend import make_pool
+from .acting.pool import WorkerPool
 from .config import Config, dump_config, load_config
 from .errors import ConfigError, DataError, UserError
-from .learner import Learner
-from .malloc import keep_freed_memory
-from .pool import LocalPool, WorkerPool
-from .tasks import Task, build_task
-from .tracking import RunLogger, Sink, drop_events_from
-from .trainer import PHASES, Position, Trainer
-from .worker import RolloutWorker
-
-
-def make_pool(cfg: Config) -> WorkerPool:
-    if cfg.pool.backend == "local":
-        return LocalPool(
-            [RolloutWorker(cfg) for _ in range(cfg.pool.workers)], cfg.pool.sample_chunk
-        )
-    if cfg.pool.backend == "ray":
-        from .ray_pool import RayPool  # ray is imported only when asked for
-
-        return RayPool(cfg)
-    raise ConfigError(f"pool.backend: unsupported backend {cfg.pool.backend!r}")
+from .infra import checkpoint
+from .infra.malloc import keep_freed_memory
+from .infra.tracking import RunLogger, Sink, drop_events_from
+from .learning.learner import Learner
+from .learning.trainer import PHASES, Position, Trainer
+from .tasks import Task, build_task, rebuild_task
 
 
 def new_run_dir(cfg: Config) -> Path:
@@ -47,7 +35,7 @@ def _sinks(cfg: Config, run_dir: Path, fresh: bool) -> tuple[Sink, ...]:
     """Extra trackers; a W&B run that cannot start removes a fresh run directory."""
     if not cfg.wandb.enabled:
         return ()
-    from .wandb_sink import WandbSink  # wandb is imported only when asked for
+    from .infra.wandb_sink import WandbSink  # wandb is imported only when a run asks for it
 
     try:
         return (WandbSink(cfg, run_dir),)
@@ -65,9 +53,8 @@ def _execute(
     sinks = _sinks(cfg, run_dir, fresh=resume_from is None)
     logger = RunLogger(run_dir, quiet=quiet, sinks=sinks)
     try:
-        logger.info(
-            f"run directory {run_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads"
-        )
+        threads = torch.get_num_threads()
+        logger.info(f"run directory {run_dir}; torch {torch.__version__}, {threads} threads")
         for sink in sinks:
             logger.info(f"tracking: {sink}")
         learner = Learner(cfg)
@@ -118,24 +105,21 @@ def resume(run_dir: Path, checkpoint_name: str | None = None, quiet: bool = Fals
     """Continues a run from its furthest checkpoint (or ``checkpoint_name``) with the run's
     own config; the result is the same as if it had never stopped. ``metrics.jsonl`` loses
     the events of the unit that was cut short and gets them again."""
-    from .evaluation import load_task  # the data must give the run's vocabulary again
-
     cfg = load_config(run_dir / "config.yaml")
     keep_freed_memory()
     if cfg.run.threads is not None:
         torch.set_num_threads(cfg.run.threads)
-    path = (
-        run_dir / "checkpoints" / f"{checkpoint_name}.pt"
-        if checkpoint_name
-        else latest_checkpoint(run_dir)
-    )
+    if checkpoint_name:
+        path = run_dir / "checkpoints" / f"{checkpoint_name}.pt"
+    else:
+        path = latest_checkpoint(run_dir)
     state = checkpoint.load(path)
     phase, step = state.get("phase"), state.get("step")
     if phase not in PHASES:
         raise UserError(f"{path} records no position to resume from (phase {phase!r})")
     if phase == "done":
         raise UserError(f"{run_dir} has finished ({path.name}); nothing to resume")
-    task = load_task(run_dir, cfg)
+    task = rebuild_task(run_dir, cfg)  # the data must give the run's vocabulary again
     pool = make_pool(cfg)
     try:
         drop_events_from(run_dir, phase, step, PHASES)

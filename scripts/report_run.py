@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from distributed_seqgan.tracking import read_metrics
+from distributed_seqgan.infra.tracking import read_metrics
 
 NOT_METRICS = {"phase", "step", "eval_phase", "time_s"}
 

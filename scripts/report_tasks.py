@@ -13,15 +13,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from distributed_seqgan.evaluation import (
+from distributed_seqgan.infra.tracking import read_metrics
+from distributed_seqgan.tasks import rebuild_task
+from distributed_seqgan.tasks.evaluation import (
     evaluate_checkpoint,
     evaluate_real_data,
     generate,
     load_generator,
-    load_task,
     render,
 )
-from distributed_seqgan.tracking import read_metrics
 
 COLUMNS = ["bleu2", "bleu3", "bleu4", "bleu5", "self_bleu3", "self_bleu4", "nll_test", "mse"]
 
@@ -32,7 +32,7 @@ def fmt(v: float | None) -> str:
 
 def report(run: Path, n: int | None, seed: int, show: int) -> None:
     cfg, gen = load_generator(run, "latest")
-    task = load_task(run, cfg)
+    task = rebuild_task(run, cfg)
     events = read_metrics(run)
     train_s = max(e["time_s"] for e in events)
     rows = {
@@ -49,7 +49,7 @@ def report(run: Path, n: int | None, seed: int, show: int) -> None:
     print("|---|---|" + "---|" * len(cols))
     for name, r in rows.items():
         print(f"| {name} | {r['samples']} | " + " | ".join(fmt(r.get(c)) for c in cols) + " |")
-    lines = render(run, cfg, generate(gen, show, seed + 1))
+    lines = render(run, generate(gen, show, seed + 1))
     print("\nSamples (checkpoint latest):\n")
     for line in lines:
         print(f"- `{line}`")

@@ -1,12 +1,14 @@
 """The plain, obviously-correct Monte-Carlo rollout, as the official ``rollout.py`` loops:
 for each rollout r and prefix length t, rerun the policy over the prefix from scratch,
 sample the rest token by token, score the completion with D; D(sequence) at t = T.
-It uses the same uniforms u[r, t-1, i, p-1] as the fast version, so they must agree."""
+It uses the same uniforms u[r, t-1, i, p-1] as the fast version, so they must agree.
+``engine_rewards`` is the fast version's answer for one shard holding every rollout."""
 
 from __future__ import annotations
 
 import torch
 
+from distributed_seqgan.acting.rollout import rollout_reward_sums
 from distributed_seqgan.models import Discriminator, LSTMPolicy, sample_from_logits
 
 
@@ -34,3 +36,13 @@ def reference_rewards(
     rewards[:, : seq_len - 1] /= n_roll
     rewards[:, seq_len - 1] = disc.prob_real(samples).double()
     return rewards
+
+
+@torch.no_grad()
+def engine_rewards(
+    policy: LSTMPolicy, disc: Discriminator, samples: torch.Tensor, u: torch.Tensor,
+    bf16: bool = False,
+) -> torch.Tensor:  # fmt: skip
+    """The batched engine's rewards (B, T) from all N = u.shape[0] rollouts as one shard."""
+    sums, final = rollout_reward_sums(policy, disc, samples, u, bf16)  # (B, T-1), (B,)
+    return torch.cat([sums / u.shape[0], final.unsqueeze(1)], dim=1)  # (B, T)

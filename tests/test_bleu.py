@@ -9,9 +9,9 @@ import pytest
 import torch
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from distributed_seqgan.bleu import BleuScorer, mean_bleu, self_bleu
 from distributed_seqgan.data import text
-from distributed_seqgan.metrics import nearest_mse
+from distributed_seqgan.tasks.bleu import BleuScorer, mean_bleu, self_bleu
+from distributed_seqgan.tasks.metrics import nearest_mse
 
 SMOOTH = SmoothingFunction().method1
 ORDERS = (1, 2, 3, 4, 5)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from distributed_seqgan.config import Config, dump_config, load_config
 from distributed_seqgan.errors import ConfigError
+from distributed_seqgan.tasks import check_task
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_load(path):
     cfg = load_config(path)
     assert isinstance(cfg, Config)
+    check_task(cfg)
 
 
 def test_paper_config_has_every_official_value():
@@ -74,7 +80,6 @@ def test_overrides_are_typed():
         ("run.device=tpu", "run.device: expected one of"),
         ("discriminator.filter_sizes=[1,2]", "equally long"),
         ("discriminator.filter_sizes=3", "discriminator.filter_sizes: expected list"),
-        ("generator.vocab_size=100", "does not fit the official oracle"),
         ("schedule.mle_epochs", "--set expects key=value"),
         ("schedule=3", "schedule: expected a mapping"),
     ],
@@ -100,3 +105,67 @@ def test_dump_round_trip(tmp_path):
     cfg = load_config(None, ["schedule.rollout_policy=delayed", "seed=3"])
     dump_config(cfg, tmp_path / "c.yaml")
     assert load_config(tmp_path / "c.yaml") == cfg
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["task=synthetc"],
+            "unknown task 'synthetc' (known: synthetic, text, music); did you mean",
+        ),
+        (["generator.vocab_size=100"], "does not fit the official oracle"),
+        (["oracle.hidden_dim=16"], "must be 32/32 for the official oracle"),
+        (["task=text"], "exactly one of data.corpus and data.path"),
+        (["task=text", "data.corpus=obamaa"], "unknown corpus 'obamaa' for task text"),
+        (["task=text", "data.path=x.txt", "data.drop_patterns=['(']"], "bad regex"),
+        (["task=music", "data.corpus=obama"], "unknown corpus 'obama' for task music"),
+    ],
+)
+def test_each_task_checks_its_own_keys_before_reading_data(overrides, message):
+    cfg = load_config(None, overrides)  # the schema is task-agnostic: this passes
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_task(cfg)
+
+
+def test_a_random_oracle_takes_any_size():
+    check_task(load_config(None, ["generator.vocab_size=100", "oracle.kind=random"]))
+
+
+def test_cpu_configs_inherit_the_paper_config_and_change_only_the_schedule():
+    for name in ("synthetic", "poems", "obama", "music"):
+        paper = load_config(CONFIG_DIR / f"{name}.yaml")
+        cpu = load_config(CONFIG_DIR / f"{name}-cpu.yaml")
+        assert (
+            yaml.safe_load((CONFIG_DIR / f"{name}-cpu.yaml").read_text())["base"] == f"{name}.yaml"
+        )
+        assert cpu.schedule != paper.schedule
+        same = dataclasses.replace(cpu, schedule=paper.schedule, run=paper.run)
+        assert same == paper, name
+
+
+def test_base_chains_merge_key_by_key(tmp_path):
+    (tmp_path / "a.yaml").write_text("seed: 1\nschedule: {mle_epochs: 7, d_steps: 2}\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\nschedule: {d_steps: 3}\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "c.yaml").write_text("base: ../b.yaml\nseed: 4\n")
+    cfg = load_config(sub / "c.yaml")
+    assert (cfg.seed, cfg.schedule.mle_epochs, cfg.schedule.d_steps) == (4, 7, 3)
+    dump_config(cfg, tmp_path / "whole.yaml")  # a run's config.yaml: whole, no base
+    assert "base" not in yaml.safe_load((tmp_path / "whole.yaml").read_text())
+    assert load_config(tmp_path / "whole.yaml") == cfg
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("base: self.yaml\n", "leads back to itself"),
+        ("base: missing.yaml\n", "config file not found"),
+        ("base: [1]\n", "base: expected the path of another config file"),
+    ],
+)
+def test_bad_bases(tmp_path, text, message):
+    (tmp_path / "self.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path / "self.yaml")

@@ -152,9 +152,10 @@ def test_known_prefix_scoring_equals_full_scoring(seq_len, sizes):
 
 def test_bf16_rewards_within_001_of_fp32():
     """bf16 autocast scoring on a random model and on one D trained to separate data."""
+    from reference_rollout import engine_rewards
+
     from distributed_seqgan.config import load_config
-    from distributed_seqgan.learner import Learner
-    from distributed_seqgan.rollout import mc_rewards
+    from distributed_seqgan.learning.learner import Learner
 
     cfg = load_config(None, ["generator.vocab_size=300", "generator.seq_len=12", "oracle.kind=random",
                              "discriminator.filter_sizes=[1,2,3,5,12]", "discriminator.num_filters=[40,60,60,40,40]",
@@ -168,14 +169,14 @@ def test_bf16_rewards_within_001_of_fp32():
             real = torch.randint(0, 150, (512, 12), generator=g)  # "real" = low ids
             learner.d_round(real, torch.randint(150, 300, (512, 12), generator=g), "t", 0)
         gen, disc = learner.generator.eval(), learner.discriminator.eval()
-        fp32 = mc_rewards(gen, disc, samples, u)
-        bf16 = mc_rewards(gen, disc, samples, u, bf16=True)
+        fp32 = engine_rewards(gen, disc, samples, u)
+        bf16 = engine_rewards(gen, disc, samples, u, bf16=True)
         assert (fp32 - bf16).abs().max() < 0.01, trained
         assert fp32.std() > 0.01  # the rewards carry signal worth being accurate about
 
 
 def test_unique_rows_equals_torch_unique():
-    from distributed_seqgan.rollout import unique_rows
+    from distributed_seqgan.acting.rollout import unique_rows
 
     g = torch.Generator().manual_seed(0)
     rows = torch.randint(0, 4, (3000, 6), generator=g)  # many duplicates

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from distributed_seqgan.config import load_config
-from distributed_seqgan.learner import Learner
-from distributed_seqgan.metrics import mean_nll
+from distributed_seqgan.learning.learner import Learner
 from distributed_seqgan.models import random_oracle
 from distributed_seqgan.seeding import uniforms
+from distributed_seqgan.tasks.metrics import mean_nll
 
 SMALL = [
     "generator.vocab_size=60", "generator.seq_len=10", "generator.emb_dim=16", "generator.hidden_dim=16",

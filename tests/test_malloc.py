@@ -23,7 +23,7 @@ libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
 applied = None
 if sys.argv[1] == "tuned":
-    from distributed_seqgan.malloc import keep_freed_memory
+    from distributed_seqgan.infra.malloc import keep_freed_memory
     applied = keep_freed_memory()
 import torch
 t = torch.ones(5_000_000)  # 20 MB

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from distributed_seqgan.data.synthetic import build_oracle
-from distributed_seqgan.metrics import mean_nll, per_sequence_nll
 from distributed_seqgan.models import random_oracle
+from distributed_seqgan.tasks.metrics import mean_nll, per_sequence_nll
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,15 @@ import ray
 import torch
 from ray.cluster_utils import Cluster
 
-from distributed_seqgan import checkpoint
+from distributed_seqgan.acting.backend import make_pool
 from distributed_seqgan.config import Config, dump_config, load_config
 from distributed_seqgan.errors import WorkerPoolError
-from distributed_seqgan.learner import Learner
-from distributed_seqgan.runner import make_pool, resume
+from distributed_seqgan.infra import checkpoint
+from distributed_seqgan.infra.tracking import RunLogger, read_metrics
+from distributed_seqgan.learning.learner import Learner
+from distributed_seqgan.learning.trainer import Trainer
+from distributed_seqgan.runner import resume
 from distributed_seqgan.tasks import build_task
-from distributed_seqgan.tracking import RunLogger, read_metrics
-from distributed_seqgan.trainer import Trainer
 
 SMOKE = str(Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml")
 LOOPBACK = {"node_ip_address": "127.0.0.1"}  # all Ray traffic stays on this machine

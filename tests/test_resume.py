@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from distributed_seqgan import checkpoint
+from distributed_seqgan.acting.backend import make_pool
 from distributed_seqgan.config import dump_config, load_config
 from distributed_seqgan.errors import WorkerPoolError
-from distributed_seqgan.learner import Learner
-from distributed_seqgan.runner import make_pool, resume, train
+from distributed_seqgan.infra import checkpoint
+from distributed_seqgan.infra.tracking import RunLogger, read_metrics
+from distributed_seqgan.learning.learner import Learner
+from distributed_seqgan.learning.trainer import Trainer
+from distributed_seqgan.runner import resume, train
 from distributed_seqgan.tasks import build_task
-from distributed_seqgan.tracking import RunLogger, read_metrics
-from distributed_seqgan.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = str(REPO / "configs" / "smoke.yaml")

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference_rollout import reference_rewards
+from reference_rollout import engine_rewards, reference_rewards
 
+from distributed_seqgan.acting.pool import LocalPool, plan_rollout_shards
+from distributed_seqgan.acting.worker import RolloutWorker, rollout_uniforms
 from distributed_seqgan.config import load_config
-from distributed_seqgan.learner import Learner
+from distributed_seqgan.learning.learner import Learner
 from distributed_seqgan.models import Discriminator, LSTMPolicy, sample_from_logits
-from distributed_seqgan.pool import LocalPool, plan_rollout_shards
-from distributed_seqgan.rollout import mc_rewards
-from distributed_seqgan.worker import RolloutWorker, rollout_uniforms
 
 
 def _models(vocab: int, seq_len: int, dtype: torch.dtype, seed: int = 0):
@@ -33,7 +32,7 @@ def test_fast_rollout_equals_reference_float64(vocab, seq_len, batch, rollouts):
     g = torch.Generator().manual_seed(vocab)
     samples = torch.randint(0, vocab, (batch, seq_len), generator=g)
     u = torch.rand(rollouts, seq_len - 1, batch, seq_len, generator=g, dtype=torch.float64)
-    fast = mc_rewards(policy, disc, samples, u)
+    fast = engine_rewards(policy, disc, samples, u)
     ref = reference_rewards(policy, disc, samples, u)
     assert fast.shape == (batch, seq_len)
     torch.testing.assert_close(fast.double(), ref, rtol=0, atol=1e-12)
@@ -45,7 +44,7 @@ def test_fast_rollout_equals_reference_float32():
     samples = torch.randint(0, 200, (6, 10), generator=g)
     u = torch.rand(3, 9, 6, 10, generator=g, dtype=torch.float64)
     torch.testing.assert_close(
-        mc_rewards(policy, disc, samples, u).double(),
+        engine_rewards(policy, disc, samples, u).double(),
         reference_rewards(policy, disc, samples, u),
         rtol=0,
         atol=1e-5,
@@ -55,7 +54,7 @@ def test_fast_rollout_equals_reference_float32():
 def test_reward_properties():
     policy, disc = _models(60, 8, torch.float32)
     samples = torch.randint(0, 60, (9, 8))
-    rewards = mc_rewards(policy, disc, samples, torch.rand(4, 7, 9, 8, dtype=torch.float64))
+    rewards = engine_rewards(policy, disc, samples, torch.rand(4, 7, 9, 8, dtype=torch.float64))
     assert rewards.shape == (9, 8)
     assert rewards.min() >= 0.0 and rewards.max() <= 1.0
     torch.testing.assert_close(rewards[:, -1], disc.prob_real(samples))  # t = T is D(sequence)
@@ -66,9 +65,9 @@ def test_rewards_ignore_dropout_mode():
     policy, disc = _models(60, 8, torch.float32)
     samples = torch.randint(0, 60, (5, 8))
     u = torch.rand(2, 7, 5, 8, dtype=torch.float64)
-    a = mc_rewards(policy, disc, samples, u)
+    a = engine_rewards(policy, disc, samples, u)
     disc.train()
-    torch.testing.assert_close(mc_rewards(policy, disc, samples, u), a)
+    torch.testing.assert_close(engine_rewards(policy, disc, samples, u), a)
 
 
 def test_inverse_cdf_sampler_has_the_right_distribution():
@@ -114,12 +113,13 @@ def test_pool_rewards_do_not_depend_on_worker_count():
     # the pool equals one direct call with the same keyed uniforms
     u = torch.stack([rollout_uniforms(cfg.seed, 4, r, 13, cfg.generator.seq_len) for r in range(5)])
     torch.testing.assert_close(
-        results[0], mc_rewards(learner.generator.eval(), learner.discriminator.eval(), samples, u)
+        results[0],
+        engine_rewards(learner.generator.eval(), learner.discriminator.eval(), samples, u),
     )
 
 
 def test_worker_rejects_stale_versions():
-    from distributed_seqgan.worker import RolloutShard, StaleWeightsError
+    from distributed_seqgan.acting.messages import RolloutShard, StaleWeightsError
 
     cfg = load_config("configs/smoke.yaml")
     learner, worker = Learner(cfg), RolloutWorker(cfg)

@@ -14,9 +14,9 @@ import pytest
 from distributed_seqgan.config import load_config
 from distributed_seqgan.data.text import Vocab
 from distributed_seqgan.errors import ConfigError
+from distributed_seqgan.infra.tracking import read_metrics
 from distributed_seqgan.runner import train
 from distributed_seqgan.tasks import build_task
-from distributed_seqgan.tracking import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = str(REPO / "configs" / "smoke.yaml")
@@ -126,13 +126,15 @@ def test_bad_corpus_one_line_error_from_the_cli(tmp_path, content, message):
     assert not any(tmp_path.glob("text-*"))  # no run directory left behind
 
 
-def test_config_errors():
+def test_building_a_task_checks_its_keys_first():
+    """build_task runs the task's own rules before reading any data (every rule is in
+    tests/test_config.py); a config that passes them builds."""
     with pytest.raises(ConfigError, match="exactly one of data.corpus and data.path"):
-        load_config(SMOKE, ["task=text"])
+        build_task(load_config(SMOKE, ["task=text"]))
     with pytest.raises(ConfigError, match="unknown corpus 'obamaa'"):
         build_task(load_config(SMOKE, ["task=text", "data.corpus=obamaa"]))
-    with pytest.raises(ConfigError, match="bad regex"):
-        load_config(SMOKE, ["task=text", "data.corpus=obama", "data.drop_patterns=['(']"])
+    with pytest.raises(ConfigError, match="unknown task 'txt'"):
+        build_task(load_config(SMOKE, ["task=txt"]))
 
 
 def test_vocab_json_is_readable(tmp_path):

@@ -12,8 +12,8 @@ import pytest
 import wandb_reader
 
 from distributed_seqgan.config import load_config
+from distributed_seqgan.infra.tracking import read_metrics
 from distributed_seqgan.runner import train
-from distributed_seqgan.tracking import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = str(REPO / "configs" / "smoke.yaml")

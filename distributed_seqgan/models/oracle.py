@@ -8,12 +8,25 @@ The official arrays use TF's row-vector convention (x @ W) with gates named i, f
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..seeding import generator as keyed_generator
 from .lstm_policy import LSTMPolicy
+
+
+@dataclass(frozen=True)
+class OracleShape:
+    vocab_size: int
+    emb_dim: int
+    hidden_dim: int
+    seq_len: int
+
+
+OFFICIAL_SHAPE = OracleShape(vocab_size=5000, emb_dim=32, hidden_dim=32, seq_len=20)
+"""The official oracle's sizes (``target_params.pkl``): the synthetic task's fixed shape."""
 
 OFFICIAL_KEYS = (
     "g_embeddings", "Wi", "Ui", "bi", "Wf", "Uf", "bf", "Wog", "Uog", "bog",

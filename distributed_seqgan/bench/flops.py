@@ -8,7 +8,7 @@ formulation that skips work shows up as higher achieved GFLOP/s.
 
 from __future__ import annotations
 
-from .config import Config
+from ..config import Config
 
 
 def lstm_token(cfg: Config) -> float:

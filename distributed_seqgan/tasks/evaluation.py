@@ -1,8 +1,7 @@
 """Scoring a finished run: a checkpoint's generator, or the real data as a reference row.
 
-Used by ``seqgan eval`` and ``scripts/report_tasks.py`` (docs/results.md). The task is
-rebuilt from the run's config: the split and vocabulary are seeded, so it is the same data,
-and a vocabulary that no longer matches the saved one is an error, not a silent mismatch.
+Used by ``seqgan sample`` and ``seqgan eval``. The task is rebuilt from the run's config
+(:func:`~distributed_seqgan.tasks.rebuild_task`), so it is the same data.
 """
 
 from __future__ import annotations
@@ -11,15 +10,16 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoint
-from .config import Config, load_config
-from .data.text import Vocab
-from .errors import UserError
-from .factory import build_generator
-from .models import LSTMPolicy
-from .seeding import generator as keyed_generator
-from .seeding import uniforms
-from .tasks import Task, build_task
+from ..config import Config, load_config
+from ..data.text import Vocab
+from ..errors import UserError
+from ..infra import checkpoint
+from ..models import LSTMPolicy
+from ..models.build import build_generator
+from ..seeding import generator as keyed_generator
+from ..seeding import uniforms
+from . import rebuild_task
+from .base import Task
 
 
 def load_generator(run: Path, name: str) -> tuple[Config, LSTMPolicy]:
@@ -31,25 +31,17 @@ def load_generator(run: Path, name: str) -> tuple[Config, LSTMPolicy]:
     return cfg, gen.eval()
 
 
-def load_task(run: Path, cfg: Config) -> Task:
-    task, rebuilt = build_task(cfg)
-    same_vocab = rebuilt.generator.vocab_size == cfg.generator.vocab_size
-    if cfg.task == "text":
-        same_vocab = same_vocab and Vocab.load(run / "vocab.json") == getattr(task, "vocab", None)
-    if not same_vocab:
-        raise UserError(f"{run}: the data no longer gives the run's vocabulary; was it changed?")
-    return task
-
-
 @torch.no_grad()
 def generate(gen: LSTMPolicy, n: int, seed: int, stream: str = "cli-sample") -> torch.Tensor:
     return gen.sample(uniforms((n, gen.seq_len), seed, stream))  # (n, T)
 
 
-def render(run: Path, cfg: Config, seqs: torch.Tensor, ids: bool = False) -> list[str]:
-    """Samples (n, T) as lines: decoded text on text tasks (unless ``ids``), else token ids."""
-    if cfg.task == "text" and not ids:
-        vocab = Vocab.load(run / "vocab.json")
+def render(run: Path, seqs: torch.Tensor, ids: bool = False) -> list[str]:
+    """Samples (n, T) as lines: decoded text where the run has a vocabulary (unless
+    ``ids``), else token ids."""
+    vocab_file = run / "vocab.json"
+    if vocab_file.is_file() and not ids:
+        vocab = Vocab.load(vocab_file)
         return [vocab.decode(row) for row in seqs.tolist()]
     return [" ".join(map(str, row)) for row in seqs.tolist()]
 
@@ -60,7 +52,7 @@ def evaluate_checkpoint(run: Path, name: str, n: int | None, seed: int) -> dict[
     n = cfg.schedule.generated_num if n is None else n
     if n < 2:
         raise UserError("-n must be >= 2")
-    task = load_task(run, cfg)
+    task = rebuild_task(run, cfg)
     return {"samples": n, **task.evaluate(generate(gen, n, seed, "cli-eval"), gen)}
 
 

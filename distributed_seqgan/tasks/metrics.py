@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .models import LSTMPolicy
+from ..models import LSTMPolicy
 
 
 @torch.no_grad()

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .errors import DataError
+from ..errors import DataError
 
 
 def save(path: Path, state: dict[str, Any]) -> None:

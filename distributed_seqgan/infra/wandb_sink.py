@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .config import Config, WandbConfig, to_dict
-from .errors import UserError
+from ..config import Config, WandbConfig, to_dict
+from ..errors import UserError
 
 
 class WandbSink:

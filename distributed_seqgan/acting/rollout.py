@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import torch
 
-from .models.discriminator import Discriminator
-from .models.lstm_policy import LSTMPolicy
+from ..models.discriminator import Discriminator
+from ..models.lstm_policy import LSTMPolicy
 
 
 def unique_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,9 +66,7 @@ def complete_prefixes(policy: LSTMPolicy, samples: torch.Tensor, u: torch.Tensor
     group = n_roll * b  # rows per prefix length
     total = (seq_len - 1) * group
     # Every row starts as its sample; positions after the prefix get overwritten below.
-    done = (
-        samples.unsqueeze(0).expand(seq_len - 1, n_roll, b, seq_len).reshape(total, seq_len).clone()
-    )
+    done = samples.expand(seq_len - 1, n_roll, b, seq_len).reshape(total, seq_len).clone()
 
     teacher_in = torch.full((b,), policy.start_token, dtype=torch.long, device=device)
     rows_in = samples.new_empty(0)  # last drawn token of each active rollout row
@@ -147,16 +145,3 @@ def rollout_reward_sums(
     with torch.autocast(samples.device.type, dtype=torch.bfloat16, enabled=bf16):
         scores, final = score_rollouts(disc, samples, done)  # (T-1, R, B), (B,)
     return scores.sum(dim=1).T.contiguous(), final  # (B, T-1), (B,)
-
-
-@torch.no_grad()
-def mc_rewards(
-    policy: LSTMPolicy,
-    disc: Discriminator,
-    samples: torch.Tensor,
-    u: torch.Tensor,
-    bf16: bool = False,
-) -> torch.Tensor:
-    """Rewards (B, T) from all N = u.shape[0] rollouts in one go (single-shard case)."""
-    sums, final = rollout_reward_sums(policy, disc, samples, u, bf16)  # (B, T-1), (B,)
-    return torch.cat([sums / u.shape[0], final.unsqueeze(1)], dim=1)  # (B, T)

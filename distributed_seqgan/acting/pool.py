@@ -1,7 +1,7 @@
 """Worker pools: how the learner hands out rollout and sampling work.
 
 The trainer talks only to the :class:`WorkerPool` interface. ``LocalPool`` runs K
-in-process workers one after another; a Ray pool (another module, the only one here that
+in-process workers one after another; ``RayPool`` (``ray_pool.py``, the only module that
 imports ray) implements the same interface with actors. Shard planning and result
 combination live here, shared by both, so both split and sum work identically.
 """
@@ -14,14 +14,8 @@ from typing import Protocol
 
 import torch
 
-from .worker import (
-    RolloutShard,
-    RolloutWorker,
-    SampleShard,
-    ShardResult,
-    StaleWeightsError,
-    Weights,
-)
+from .messages import RolloutShard, SampleShard, ShardResult, StaleWeightsError, Weights
+from .worker import RolloutWorker
 
 
 class WorkerPool(Protocol):
@@ -128,8 +122,8 @@ class LocalPool:
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         shards = plan_sample_shards(n, self.sample_chunk, stream, step)
-        workers = self.workers
-        results = [workers[k % len(workers)].sample(self.version, s) for k, s in enumerate(shards)]
+        k = len(self.workers)
+        results = [self.workers[i % k].sample(self.version, s) for i, s in enumerate(shards)]
         return concat_samples(results, self.version)
 
     def describe(self) -> list[dict[str, object]]:

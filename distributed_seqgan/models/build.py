@@ -1,13 +1,15 @@
-"""Builds the networks a config describes, with seeded official initialisation."""
+"""The networks a config describes, with seeded official initialisation, and the device
+the config names."""
 
 from __future__ import annotations
 
 import torch
 
-from .config import Config
-from .errors import ConfigError
-from .models import Discriminator, LSTMPolicy
-from .seeding import generator as keyed_generator
+from ..config import Config
+from ..errors import ConfigError
+from ..seeding import generator as keyed_generator
+from .discriminator import Discriminator
+from .lstm_policy import LSTMPolicy
 
 
 def resolve_device(name: str) -> torch.device:

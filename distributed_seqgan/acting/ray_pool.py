@@ -30,10 +30,11 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from .config import Config
-from .errors import UserError, WorkerPoolError
+from ..config import Config
+from ..errors import UserError, WorkerPoolError
+from .messages import RolloutShard, StaleWeightsError, Weights
 from .pool import combine_rewards, concat_samples, plan_rollout_shards, plan_sample_shards
-from .worker import RolloutWorker, StaleWeightsError, Weights
+from .worker import RolloutWorker
 
 
 def init_ray(cfg: Config) -> None:
@@ -62,13 +63,12 @@ class RayPool:
             for res, each in bundle.items():
                 if each * cfg.pool.workers > have.get(res, 0):
                     raise WorkerPoolError(
-                        f"pool.workers={cfg.pool.workers} x {each:g} {res} per worker exceeds this Ray "
-                        f"instance's {have.get(res, 0):g} {res}; lower ray.cpus_per_worker / "
-                        "ray.gpus_per_worker or pool.workers"
+                        f"pool.workers={cfg.pool.workers} x {each:g} {res} per worker exceeds "
+                        f"this Ray instance's {have.get(res, 0):g} {res}; lower "
+                        "ray.cpus_per_worker / ray.gpus_per_worker or pool.workers"
                     )
-        self.pg = placement_group(
-            [dict(bundle) for _ in range(cfg.pool.workers)], strategy=r.placement
-        )
+        bundles = [dict(bundle) for _ in range(cfg.pool.workers)]
+        self.pg = placement_group(bundles, strategy=r.placement)
         try:
             ray.get(self.pg.ready(), timeout=120)
         except GetTimeoutError:
@@ -112,14 +112,12 @@ class RayPool:
     def rollout_rewards(self, samples: torch.Tensor, num_rollouts: int, step: int) -> torch.Tensor:
         b, seq_len = samples.shape
         shards = plan_rollout_shards(b, num_rollouts, len(self.actors), step)
-        calls = [
-            (
-                lambda a, s=s: a.rollout_rewards.remote(
-                    self.version, samples[s.sample_start : s.sample_end], b, s
-                )
-            )
-            for s in shards
-        ]  # a shard's rows are a few KB: sent with the call
+
+        def call(shard: RolloutShard) -> Callable[[Any], Any]:
+            rows = samples[shard.sample_start : shard.sample_end]  # a few KB: sent with the call
+            return lambda actor: actor.rollout_rewards.remote(self.version, rows, b, shard)
+
+        calls = [call(s) for s in shards]
         results = self._run(calls)
         return combine_rewards(results, b, num_rollouts, seq_len, self.version)
 
@@ -159,12 +157,9 @@ class RayPool:
                 except RayActorError:
                     self._retry(calls, pending, i, w)
                 except RayTaskError as exc:
-                    if isinstance(
-                        exc.cause, StaleWeightsError
-                    ):  # a restarted actor without weights
-                        self._retry(calls, pending, i, w)
-                    else:
+                    if not isinstance(exc.cause, StaleWeightsError):
                         raise
+                    self._retry(calls, pending, i, w)  # a restarted actor without weights
             for ref, (i, w, started) in list(pending.items()):
                 if now - started > timeout:  # hung: kill it, Ray restarts it, retry the shard
                     del pending[ref]
@@ -184,9 +179,8 @@ class RayPool:
         deadline = time.monotonic() + self.cfg.ray.restart_timeout_s
         while True:  # until Ray has restarted the actor, or it cannot any more
             try:
-                info = ray.get(
-                    actor.describe.remote(), timeout=max(0.1, deadline - time.monotonic())
-                )
+                wait_s = max(0.1, deadline - time.monotonic())
+                info = ray.get(actor.describe.remote(), timeout=wait_s)
                 break
             except (RayActorError, GetTimeoutError):
                 if self._restarts[w] >= self.cfg.ray.max_restarts or time.monotonic() >= deadline:

@@ -18,12 +18,12 @@ from typing import Any
 
 import torch
 
-from .config import Config
-from .factory import build_discriminator, build_generator, resolve_device
-from .models import Discriminator, LSTMPolicy
-from .seeding import derive_seed
-from .seeding import generator as keyed_generator
-from .worker import Weights
+from ..acting.messages import Weights
+from ..config import Config
+from ..models import Discriminator, LSTMPolicy
+from ..models.build import build_discriminator, build_generator, resolve_device
+from ..seeding import derive_seed
+from ..seeding import generator as keyed_generator
 
 
 def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -31,21 +31,25 @@ def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 class Learner:
+    """Owns every trainable network and optimizer; workers only ever get copies of the
+    weights (:meth:`weights`). ``updates`` counts changes to those weights, so the trainer
+    publishes a version only when there is something new to publish."""
+
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.device = resolve_device(cfg.run.device)
         self.generator: LSTMPolicy = build_generator(cfg).to(self.device)
         self.discriminator: Discriminator = build_discriminator(cfg).to(self.device)
         self.delayed = cfg.schedule.rollout_policy == "delayed"
-        self.rollout_policy = (
-            copy.deepcopy(self.generator).eval() if self.delayed else self.generator
-        )
+        self.rollout_policy = self.generator  # "same": the rollouts use G itself
+        if self.delayed:  # a copy that trails G
+            self.rollout_policy = copy.deepcopy(self.generator).eval()
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
         self.mle_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
         self.pg_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
-        self.d_opt = torch.optim.Adam(
-            self.discriminator.parameters(), lr=cfg.discriminator.lr, fused=True
-        )
+        d_params = self.discriminator.parameters()
+        self.d_opt = torch.optim.Adam(d_params, lr=cfg.discriminator.lr, fused=True)
+        self.updates = 0
 
     # ------------------------------------------------------------------ generator
     def _g_update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -53,6 +57,7 @@ class Learner:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.cfg.generator.grad_clip)
         opt.step()
+        self.updates += 1
 
     def mle_epoch(self, data: torch.Tensor) -> float:
         """One pass over data (n, T) in order, in whole batches; returns the mean loss."""
@@ -83,6 +88,7 @@ class Learner:
         a = self.cfg.schedule.rollout_update_rate
         for r, g in zip(self.rollout_policy.parameters(), self.generator.parameters(), strict=True):
             r.mul_(a).add_(g, alpha=1.0 - a)
+        self.updates += 1
 
     @torch.no_grad()
     def sample(self, u: torch.Tensor) -> torch.Tensor:
@@ -104,6 +110,7 @@ class Learner:
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.d_opt.step()
+        self.updates += 1
         return loss.item(), logits.detach()
 
     def d_round(
@@ -114,9 +121,8 @@ class Learner:
         bs = cfg.schedule.batch_size
         x = torch.cat([positives, negatives])  # (P + N, T)
         y = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))]).long()
-        perm = torch.randperm(
-            len(x), generator=keyed_generator(cfg.seed, f"d-shuffle/{stream}", *key)
-        )
+        shuffle = keyed_generator(cfg.seed, f"d-shuffle/{stream}", *key)
+        perm = torch.randperm(len(x), generator=shuffle)
         x, y = x[perm].to(self.device), y[perm].to(self.device)
         torch.manual_seed(derive_seed(cfg.seed, f"d-dropout/{stream}", *key))  # dropout masks
         self.discriminator.train()
@@ -160,3 +166,4 @@ class Learner:
         self.mle_opt.load_state_dict(state["mle_opt"])
         self.pg_opt.load_state_dict(state["pg_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
+        self.updates += 1

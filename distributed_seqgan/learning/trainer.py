@@ -1,6 +1,7 @@
 """SeqGAN's Algorithm 1, in the official code's order. The same loop for every backend and
-every task: it sees a :class:`~distributed_seqgan.pool.WorkerPool`, never how the pool runs
-its work, and a :class:`~distributed_seqgan.tasks.Task`, never where the data came from.
+every task: it sees a :class:`~distributed_seqgan.acting.pool.WorkerPool`, never how the
+pool runs its work, and a :class:`~distributed_seqgan.tasks.Task`, never where the data came
+from.
 
     positives <- the task's training set      # synthetic: generate_samples(target_lstm)
     pretrain G by MLE; evaluate every mle_eval_every epochs
@@ -15,67 +16,54 @@ Resuming: every unit of work (an MLE epoch, a D pretraining round, an adversaria
 iteration) starts from a position (phase, step), and all randomness is keyed by position,
 so a run restarted at a unit's start from that unit's state repeats it exactly. Each
 checkpoint records the position to continue from; if the pool gives up mid-unit, the
-state at the unit's start (kept in memory, ~20 ms per unit at the paper config) is what
-goes into ``interrupted.pt``.
+state at the unit's start (an in-memory copy per unit; its cost is in docs/benchmarks.md)
+is what goes into ``interrupted.pt``.
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import checkpoint
-from .config import Config
-from .errors import WorkerPoolError
+from ..acting.pool import WorkerPool
+from ..config import Config
+from ..errors import WorkerPoolError
+from ..infra import checkpoint
+from ..infra.tracking import RunLogger
+from ..seeding import uniforms
+from ..tasks import Task, whole_batches
 from .learner import Learner
-from .pool import WorkerPool
-from .seeding import uniforms
-from .tasks import Task, whole_batches
-from .tracking import RunLogger
 
-Evaluation = tuple[str, int, dict[str, float]]  # (phase, step, metrics)
 PHASES = ("mle", "d_pretrain", "adversarial", "done")  # in run order
 Position = tuple[str, int]  # (phase, next step in it)
 
 
-@dataclass
-class TrainResult:
-    evals: list[Evaluation] = field(default_factory=list)
-
-
 class Trainer:
     def __init__(
-        self,
-        cfg: Config,
-        learner: Learner,
-        pool: WorkerPool,
-        task: Task,
-        logger: RunLogger,
+        self, cfg: Config, learner: Learner, pool: WorkerPool, task: Task, logger: RunLogger,
         run_dir: Path,
-    ) -> None:
-        self.cfg, self.learner, self.pool, self.logger, self.run_dir = (
-            cfg,
-            learner,
-            pool,
-            logger,
-            run_dir,
-        )
-        self.task = task
+    ) -> None:  # fmt: skip
+        self.cfg, self.learner, self.pool, self.task = cfg, learner, pool, task
+        self.logger, self.run_dir = logger, run_dir
         self.position: Position = ("mle", 0)
         self._clean_state = learner.state_dict()
+        self._published_at: int | None = None  # learner.updates at the last publish
         s = cfg.schedule
         self.n_generated = whole_batches(s.generated_num, s.batch_size)
-        self.result = TrainResult()
 
     # ------------------------------------------------------------------ helpers
+    def publish(self) -> None:
+        """Sends the learner's weights to the workers, unless they already hold them."""
+        if self._published_at != self.learner.updates:
+            self.pool.publish(self.learner.weights())
+            self._published_at = self.learner.updates
+
     def evaluate(self, phase: str, step: int) -> None:
         """The task's metrics on fresh G samples (drawn by the workers): NLL-oracle and
         NLL-test on the synthetic task; BLEU, self-BLEU and NLL-test on text and music."""
         samples = self.pool.sample(self.n_generated, f"eval/{phase}", step)  # (n, T)
         metrics = self.task.evaluate(samples, self.learner.generator)
-        self.result.evals.append((phase, step, metrics))
         self.logger.log("eval", step, eval_phase=phase, **metrics)
 
     def save(self, name: str, phase: str, step: int) -> None:
@@ -94,7 +82,7 @@ class Trainer:
         All negatives come from the same G (D training does not change G), so they are
         drawn in one pool call: one publish, one fan-out to the workers.
         """
-        self.pool.publish(self.learner.weights())
+        self.publish()
         n = self.n_generated
         negatives = self.pool.sample(n * rounds, f"negatives/{stream}", step)  # (rounds * n, T)
         stats: dict[str, float] = {}
@@ -120,7 +108,7 @@ class Trainer:
             loss = self.learner.mle_epoch(self.positives)
             log.log("mle", epoch, mle_loss=loss, epoch_s=time.perf_counter() - t0)
             if epoch % s.mle_eval_every == 0 or epoch == s.mle_epochs - 1:
-                self.pool.publish(self.learner.weights())
+                self.publish()
                 self.evaluate("mle", epoch)
         self.save("mle", "mle", s.mle_epochs)
 
@@ -141,12 +129,12 @@ class Trainer:
             step = it * s.g_steps + k
             u = uniforms((s.batch_size, cfg.generator.seq_len), cfg.seed, "adv-samples", step)
             samples = self.learner.sample(u)  # (B, T)
-            self.pool.publish(self.learner.weights())
+            self.publish()
             rewards = self.pool.rollout_rewards(samples, s.rollout_num, step)  # (B, T)
             pg_loss = self.learner.pg_step(samples, rewards)
         self.learner.update_rollout_policy()
         if it % s.adv_eval_every == 0 or it == s.adv_iterations - 1:
-            self.pool.publish(self.learner.weights())
+            self.publish()
             self.evaluate("adversarial", it)
         t_g = time.perf_counter() - t0
         stats = self.d_training("adversarial", it, s.d_steps) if s.d_steps else {}
@@ -167,7 +155,7 @@ class Trainer:
                 self.save("latest", "adversarial", it + 1)
         self.save("latest", "done", s.adv_iterations)
 
-    def run(self, start: Position = ("mle", 0)) -> TrainResult:
+    def run(self, start: Position = ("mle", 0)) -> None:
         """Algorithm 1 (see the module docstring), from ``start`` (a checkpoint's position)
         on. If the pool gives up (workers failing past their restart budget), writes the
         state at the start of the unfinished unit to ``checkpoints/interrupted.pt``, with
@@ -175,7 +163,7 @@ class Trainer:
         if start[0] not in PHASES:
             raise ValueError(f"unknown phase {start[0]!r}")
         try:
-            return self._run(*start)
+            self._run(*start)
         except WorkerPoolError as exc:
             path = self.run_dir / "checkpoints" / "interrupted.pt"
             phase, step = self.position
@@ -184,7 +172,7 @@ class Trainer:
             self.logger.info(f"stopped: {exc}; checkpoint {path} (resumes at {phase} {step})")
             raise
 
-    def _run(self, phase: str, step: int) -> TrainResult:
+    def _run(self, phase: str, step: int) -> None:
         self.prepare_data()
         if phase == "mle":
             self.pretrain_generator(step)
@@ -196,4 +184,3 @@ class Trainer:
             self.adversarial_training(step)
         self.position = ("done", self.cfg.schedule.adv_iterations)
         self.logger.info("done")
-        return self.result

@@ -13,58 +13,16 @@ same shard on another worker, gives the same answer.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .config import Config
-from .factory import build_discriminator, build_generator, resolve_device
-from .malloc import keep_freed_memory
+from ..config import Config
+from ..infra.malloc import keep_freed_memory
+from ..models.build import build_discriminator, build_generator, resolve_device
+from ..seeding import uniforms
+from .messages import RolloutShard, SampleShard, ShardResult, StaleWeightsError, Weights
 from .rollout import rollout_reward_sums
-from .seeding import uniforms
-
-Weights = dict[
-    str, Any
-]  # {"generator": state_dict, "rollout": state_dict | None, "discriminator": ...}
-
-
-class StaleWeightsError(RuntimeError):
-    """A worker was asked to compute with a weights version it does not hold."""
-
-
-@dataclass(frozen=True)
-class RolloutShard:
-    """Rewards work for samples [sample_start, sample_end) x rollouts [rollout_start, rollout_end)."""
-
-    step: int
-    sample_start: int
-    sample_end: int
-    rollout_start: int
-    rollout_end: int
-
-    @property
-    def scores_final(self) -> bool:
-        """The shard holding rollout 0 also scores the full sequences (once per sample)."""
-        return self.rollout_start == 0
-
-
-@dataclass(frozen=True)
-class SampleShard:
-    """``n`` sequences from the generator, drawn with the uniforms of (stream, step, chunk)."""
-
-    stream: str
-    step: int
-    chunk: int
-    n: int
-
-
-@dataclass
-class ShardResult:
-    version: int
-    shard: RolloutShard
-    rollout_sums: torch.Tensor  # (b, T-1): sum over this shard's rollouts of D(completion)
-    final: torch.Tensor | None  # (b,): D(full sequence), only when shard.scores_final
 
 
 def rollout_uniforms(
@@ -129,11 +87,10 @@ class RolloutWorker:
         ``num_samples``; the uniforms are sliced from the whole batch's, keyed per rollout."""
         self._check(version)
         seq_len = samples.shape[1]
+        rows = slice(shard.sample_start, shard.sample_end)
         u = torch.stack(
             [
-                rollout_uniforms(self.cfg.seed, shard.step, r, num_samples, seq_len)[
-                    :, shard.sample_start : shard.sample_end
-                ]
+                rollout_uniforms(self.cfg.seed, shard.step, r, num_samples, seq_len)[:, rows]
                 for r in range(shard.rollout_start, shard.rollout_end)
             ]
         )  # (R, T-1, b, T)

@@ -1,5 +1,5 @@
 """Run logging: console progress, ``metrics.jsonl`` (one JSON object per event) and any
-extra sinks (W&B: :mod:`distributed_seqgan.wandb_sink`).
+extra sinks (W&B: :mod:`distributed_seqgan.infra.wandb_sink`).
 
 Each event carries ``phase`` (mle | d_pretrain | adversarial | eval...), ``step`` (the
 phase's epoch/round/iteration), wall-clock seconds since the run started, and metrics.

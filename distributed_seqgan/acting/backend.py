@@ -1,0 +1,20 @@
+"""The pool a config asks for: ``pool.backend`` local (in process) or ray (actors)."""
+
+from __future__ import annotations
+
+from ..config import Config
+from ..errors import ConfigError
+from .pool import LocalPool, WorkerPool
+from .worker import RolloutWorker
+
+
+def make_pool(cfg: Config) -> WorkerPool:
+    """The pool ``pool.backend`` names, with ``pool.workers`` workers."""
+    if cfg.pool.backend == "local":
+        workers = [RolloutWorker(cfg) for _ in range(cfg.pool.workers)]
+        return LocalPool(workers, cfg.pool.sample_chunk)
+    if cfg.pool.backend == "ray":
+        from .ray_pool import RayPool  # ray is imported only when a run asks for it
+
+        return RayPool(cfg)
+    raise ConfigError(f"pool.backend: unsupported backend {cfg.pool.backend!r}")

@@ -1,0 +1,56 @@
+"""What the learner and the rollout workers exchange: weights by version, shard specs and
+shard results.
+
+Kept apart from the worker so that the learning side (which publishes weights) and the
+pools (which plan shards and combine results) depend on this small interface, not on the
+worker's implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+Weights = dict[str, Any]
+"""{"generator": state_dict, "rollout": state_dict | None, "discriminator": state_dict},
+all on CPU; "rollout" is None when the rollout policy is the generator itself."""
+
+
+class StaleWeightsError(RuntimeError):
+    """A worker was asked to compute with a weights version it does not hold."""
+
+
+@dataclass(frozen=True)
+class RolloutShard:
+    """Rewards work for samples [sample_start, sample_end) x rollouts [rollout_start, rollout_end)."""
+
+    step: int
+    sample_start: int
+    sample_end: int
+    rollout_start: int
+    rollout_end: int
+
+    @property
+    def scores_final(self) -> bool:
+        """The shard holding rollout 0 also scores the full sequences (once per sample)."""
+        return self.rollout_start == 0
+
+
+@dataclass(frozen=True)
+class SampleShard:
+    """``n`` sequences from the generator, drawn with the uniforms of (stream, step, chunk)."""
+
+    stream: str
+    step: int
+    chunk: int
+    n: int
+
+
+@dataclass
+class ShardResult:
+    version: int
+    shard: RolloutShard
+    rollout_sums: torch.Tensor  # (b, T-1): sum over this shard's rollouts of D(completion)
+    final: torch.Tensor | None  # (b,): D(full sequence), only when shard.scores_final

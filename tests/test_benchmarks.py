@@ -1,0 +1,106 @@
+"""The benchmark toolkit and scripts, run as a user runs them (real subprocesses, tiny
+configs): each writes its table, and its checks can fail. Their timings are not asserted;
+they are the benchmarks' output, recorded in docs/benchmark-log.md."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from distributed_seqgan.bench import common
+from distributed_seqgan.bench.harness import bf16_advice
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = str(REPO / "configs" / "smoke.yaml")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=REPO, env=dict(os.environ),
+        timeout=300,
+    )  # fmt: skip
+
+
+def test_bench_runs_every_phase_on_a_small_config():
+    res = run("-m", "distributed_seqgan", "bench", "--config", SMOKE, "--no-write")
+    assert res.returncode == 0, res.stderr
+    rows = [line for line in res.stdout.splitlines() if "% of fp32" in line]
+    names = ("MLE epoch (64 sequences)", "sample 64", "rollout-reward", "D train step (batch 16",
+             "D retraining round", "adversarial iteration")  # fmt: skip
+    assert len(rows) == 6 and all(n in r for n, r in zip(names, rows, strict=True)), rows
+    assert any(s in res.stdout for s in ("should pay", "will be slower", "ceiling ratio"))
+
+
+def test_d_floor_benchmark_writes_its_table(tmp_path):
+    """benchmarks/bench_d_floor.py on a tiny config: one table with every part and the sums."""
+    out = tmp_path / "bench.md"
+    res = run("benchmarks/bench_d_floor.py", "--config", SMOKE, "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    table = out.read_text()
+    for part in ("forward", "highway backward", "fused Adam", "autocast casts", "kernel floor"):
+        assert part in table, part
+    assert table.count("% of the fp32 ceiling") == 2 and table.count("% of the bf16 ceiling") == 2
+
+
+def test_d_formulations_benchmark_checks_and_writes_its_table(tmp_path):
+    """benchmarks/bench_d_formulations.py on a tiny config: every candidate is checked
+    against the model, then timed in both precisions and both phases."""
+    out = tmp_path / "bench.md"
+    res = run(
+        "benchmarks/bench_d_formulations.py",
+        "--config",
+        SMOKE,
+        "--rows",
+        "64",
+        "--rounds",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    table = out.read_text()
+    for name in ("(the model)", "conv1d on the transposed view", "unfold", "one padded GEMM"):
+        assert name in table, name
+    rows = [line for line in table.splitlines() if line.startswith("| ") and " ms (" in line]
+    assert len(rows) == 7 and all(line.count(" ms (") == 4 for line in rows)
+
+
+def test_sampler_benchmark_writes_its_table(tmp_path):
+    """benchmarks/bench_sampler.py on a small vocabulary: three samplers, and the two
+    inverse-CDF ones agree."""
+    out = tmp_path / "bench.md"
+    res = run("benchmarks/bench_sampler.py", "--vocab", "97", "--rows", "64", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    table = out.read_text()
+    assert "torch.multinomial" in table and "two-level inverse CDF (the engine)" in table
+    assert "in 100.00% of rows" in table
+
+
+def test_bench_advises_on_bf16_from_the_ceilings():
+    assert "4.0x fp32 here" in bf16_advice({"fp32": 200.0, "bf16": 800.0}, bf16_on=False)
+    assert "slower than fp32" in bf16_advice({"fp32": 200.0, "bf16": 100.0}, bf16_on=True)
+    assert bf16_advice({"fp32": 200.0, "bf16": 800.0}, bf16_on=True).startswith("bf16 / fp32")
+
+
+def test_seqgan_bench_appends_its_table(tmp_path):
+    out = tmp_path / "log.md"
+    res = run("-m", "distributed_seqgan", "bench", "--config", SMOKE, "--quick", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert f"· `seqgan bench --config {SMOKE} --quick`" in text  # the command, without --out
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "% fp32 |" in line]
+    assert len(rows) == 5, text
+
+
+def test_table_writer_appends_dated_sections(tmp_path):
+    out = str(tmp_path / "log.md")
+    common.append_table(out, "cmd a", "first", ["x", "y"], [["1", "2"]])
+    common.append_table(out, "cmd b", "second", ["x"], [["3"], ["4"]])
+    text = Path(out).read_text()
+    assert text.count("\n## ") == 2 and "· `cmd a`" in text and "· `cmd b`" in text
+    assert "| x | y |\n|---|---|\n| 1 | 2 |" in text and "| 3 |\n| 4 |" in text
+    assert common.command("s.py", ["--rows", "4", "--out", "f.md", "--device", "cpu"]) == (
+        "s.py --rows 4 --device cpu"
+    )
