@@ -5,11 +5,12 @@
 #   ./run.sh test           lint + the test suite
 #   ./run.sh seqgan ARGS    any seqgan command inside the environment
 #
-# torch: installed first, so the package's open `torch>=2.3` requirement is then already
-# met. With an NVIDIA GPU (nvidia-smi works) the normal PyPI build is installed; without
-# one, torch==2.13.0, which here is a CPU wheel on local disk. Override with
-# SEQGAN_TORCH_SPEC (e.g. "torch==2.13.0") and SEQGAN_TORCH_INDEX (e.g. PyTorch's CPU
-# wheel index) on other machines.
+# Versions: constraints.txt pins Ray, torch and the rest, as the container image and the
+# cluster files do, so a laptop, a cluster node and CI run the same ones. torch is
+# installed first, at the pinned version: PyPI's Linux build of it has CUDA; on machines
+# that keep a CPU wheel of it on disk (as this project's CI does) pip takes that one. To
+# get PyTorch's CPU-only build elsewhere, set SEQGAN_TORCH_INDEX to its wheel index
+# (https://download.pytorch.org/whl/cpu).
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=${SEQGAN_VENV:-.venv}
@@ -21,29 +22,24 @@ setup() {
     "$PY" -m venv "$VENV"
   fi
   local vpy="$VENV/bin/python"
+  local torch_spec
+  torch_spec=$(grep -E '^torch==' constraints.txt)
   if ! "$vpy" -c "import torch" 2>/dev/null; then
-    local spec=${SEQGAN_TORCH_SPEC:-}
-    if [ -z "$spec" ]; then
-      if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-        spec="torch>=2.3"
-      else
-        spec="torch==2.13.0"
-      fi
-    fi
-    echo "run.sh: installing $spec" >&2
+    echo "run.sh: installing $torch_spec" >&2
     if [ -n "${SEQGAN_TORCH_INDEX:-}" ]; then
-      "$vpy" -m pip install -q --extra-index-url "$SEQGAN_TORCH_INDEX" "$spec"
+      "$vpy" -m pip install -q --extra-index-url "$SEQGAN_TORCH_INDEX" -c constraints.txt "$torch_spec"
     else
-      "$vpy" -m pip install -q "$spec"
+      "$vpy" -m pip install -q -c constraints.txt "$torch_spec"
     fi
   fi
-  # Reinstall the package only when its metadata changed (editable: code changes need none).
+  # Reinstall only when the package's metadata or the pins changed (editable: code changes
+  # need none).
   local stamp="$VENV/.seqgan-installed"
   local want
-  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "run.sh: installing distributed_seqgan and its dependencies" >&2
-    "$vpy" -m pip install -q -e ".[dev]"
+    echo "run.sh: installing distributed_seqgan and its dependencies (constraints.txt)" >&2
+    "$vpy" -m pip install -q -c constraints.txt -e ".[dev]"
     echo "$want" >"$stamp"
   fi
 }

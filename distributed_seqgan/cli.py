@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Continue a run from its furthest checkpoint (interrupted, "
         "latest, pretrained or mle) with the run's own config.",
     )
-    r.add_argument("--run", required=True, help=run_help)
+    r.add_argument("--run", required=True, help=run_help + ", or its run.storage_path mirror URI")
     r.add_argument("--checkpoint", default=None, help="a checkpoint name (default: furthest)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -129,7 +129,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     from .runner import resume
 
-    run_dir = resume(Path(args.run), args.checkpoint, quiet=args.quiet)
+    run_dir = resume(args.run, args.checkpoint, quiet=args.quiet)
     print(f"run directory: {run_dir}")
     return 0
 

@@ -150,6 +150,10 @@ class RayConfig:
     cpus_per_worker: float = _f(1.0, gt=0.0)  # also each worker's torch threads (rounded up)
     gpus_per_worker: float = _f(0.0, ge=0.0)  # fractions pack several workers on one GPU
     placement: Literal["PACK", "SPREAD"] = "PACK"
+    # how long to wait for the workers' resources; None: 600 s when joining a cluster (an
+    # autoscaler may be adding nodes), 120 s for a local instance (which refuses an
+    # impossible pool at once)
+    placement_timeout_s: float | None = _f(None, gt=0.0)
     max_restarts: int = _f(3, ge=0)  # per worker actor; then the run stops with a checkpoint
     shard_timeout_s: float = _f(600.0, gt=0.0)  # a shard running longer: the worker counts as hung
     restart_timeout_s: float = _f(300.0, gt=0.0)  # wait this long for Ray to restart a worker
@@ -171,8 +175,14 @@ class WandbConfig:
 class RunConfig:
     """Where the run writes, and how it uses this machine."""
 
+    # Relative paths are taken from the current directory; in a Ray job (whose current
+    # directory is Ray's temporary copy of the working dir) from the home directory.
     out_dir: str = "runs"
     name: str | None = None  # default: <task>-<timestamp>
+    # A URI (file:///shared/runs, s3://bucket/runs, gs://...) the run directory is mirrored
+    # to as it is written, as <storage_path>/<name>; `seqgan resume --run <that URI>`
+    # continues from it. Named after Ray's storage_path.
+    storage_path: str | None = None
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     threads: int | None = _f(None, ge=1)  # torch intra-op threads; None = torch's default
 
@@ -216,6 +226,11 @@ class Config:
             raise ConfigError("schedule.generated_num must be >= schedule.batch_size")
         if self.data.num_positive < s.batch_size:
             raise ConfigError("data.num_positive must be >= schedule.batch_size")
+        if self.run.storage_path is not None and "://" not in self.run.storage_path:
+            raise ConfigError(
+                "run.storage_path: expected a URI such as file:///shared/runs or "
+                f"s3://bucket/runs, got {self.run.storage_path!r}"
+            )
         return self
 
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from .acting.backend import make_pool
 from .acting.pool import WorkerPool
 from .config import Config, dump_config, load_config
 from .errors import ConfigError, DataError, UserError
-from .infra import checkpoint
+from .infra import checkpoint, storage
 from .infra.malloc import keep_freed_memory
 from .infra.tracking import RunLogger, Sink, drop_events_from
 from .learning.learner import Learner
@@ -22,9 +24,19 @@ from .learning.trainer import PHASES, Position, Trainer
 from .tasks import Task, build_task, rebuild_task
 
 
+def runs_root(out_dir: str) -> Path:
+    """Where ``run.out_dir`` points. Relative paths are taken from the current directory,
+    except in a Ray job: its current directory is Ray's temporary copy of the submitted
+    working dir, deleted with the job, so there they are taken from the home directory."""
+    path = Path(out_dir).expanduser()
+    if not path.is_absolute() and "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ:
+        return Path.home() / path
+    return path
+
+
 def new_run_dir(cfg: Config) -> Path:
     name = cfg.run.name or f"{cfg.task}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(cfg.run.out_dir) / name
+    run_dir = runs_root(cfg.run.out_dir) / name
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ConfigError(f"run.name: run directory {run_dir} already exists and is not empty")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -32,17 +44,25 @@ def new_run_dir(cfg: Config) -> Path:
 
 
 def _sinks(cfg: Config, run_dir: Path, fresh: bool) -> tuple[Sink, ...]:
-    """Extra trackers; a W&B run that cannot start removes a fresh run directory."""
-    if not cfg.wandb.enabled:
-        return ()
-    from .infra.wandb_sink import WandbSink  # wandb is imported only when a run asks for it
-
+    """Extra trackers, and the storage mirror last (it copies what the others wrote). One
+    that cannot start removes a fresh run directory."""
+    sinks: list[Sink] = []
     try:
-        return (WandbSink(cfg, run_dir),)
+        if cfg.wandb.enabled:
+            from .infra.wandb_sink import WandbSink  # wandb is imported only when asked for
+
+            sinks.append(WandbSink(cfg, run_dir))
+        if cfg.run.storage_path is not None:
+            sinks.append(
+                storage.RunMirror(storage.join(cfg.run.storage_path, run_dir.name), run_dir)
+            )
     except UserError:
+        for sink in sinks:
+            sink.close()
         if fresh:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+    return tuple(sinks)
 
 
 def _execute(
@@ -68,15 +88,16 @@ def _execute(
         logger.close()
 
 
-def train(cfg: Config, quiet: bool = False) -> Path:
-    """Trains end to end as ``cfg`` says; returns the run directory."""
+def train(cfg: Config, quiet: bool = False, pool: WorkerPool | None = None) -> Path:
+    """Trains end to end as ``cfg`` says; returns the run directory. ``pool``: a pool built
+    already (default: the one ``pool.backend`` names); it is closed at the end."""
     keep_freed_memory()  # D steps reallocate the same large buffers every step
     if cfg.run.threads is not None:
         torch.set_num_threads(cfg.run.threads)
     # Data and workers first: a missing file or an impossible pool leaves no run dir behind.
     # The task may fill in what the data decides (the vocabulary size), so it comes first.
     task, cfg = build_task(cfg)
-    pool = make_pool(cfg)
+    pool = make_pool(cfg) if pool is None else pool
     try:
         run_dir = new_run_dir(cfg)
         dump_config(cfg, run_dir / "config.yaml")
@@ -101,10 +122,22 @@ def latest_checkpoint(run_dir: Path) -> Path:
     return max(found, key=lambda f: f[0])[1]
 
 
-def resume(run_dir: Path, checkpoint_name: str | None = None, quiet: bool = False) -> Path:
+def fetch_run(uri: str) -> Path:
+    """A run mirrored at ``uri`` (``run.storage_path``/<name>), copied to where its config
+    puts it locally (``run.out_dir``/<name>); returns that directory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        storage.fetch_file(storage.join(uri, "config.yaml"), Path(tmp) / "config.yaml")
+        cfg = load_config(Path(tmp) / "config.yaml")
+    run_dir = runs_root(cfg.run.out_dir) / uri.rstrip("/").rsplit("/", 1)[-1]
+    return storage.fetch(uri, run_dir)
+
+
+def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = False) -> Path:
     """Continues a run from its furthest checkpoint (or ``checkpoint_name``) with the run's
     own config; the result is the same as if it had never stopped. ``metrics.jsonl`` loses
-    the events of the unit that was cut short and gets them again."""
+    the events of the unit that was cut short and gets them again. ``run`` is a run
+    directory, or the URI of its storage mirror (fetched first)."""
+    run_dir = fetch_run(run) if storage.is_uri(str(run)) else Path(run)
     cfg = load_config(run_dir / "config.yaml")
     keep_freed_memory()
     if cfg.run.threads is not None:

@@ -20,9 +20,10 @@ import ray
 import torch
 from ray.cluster_utils import Cluster
 
+from distributed_seqgan.acting import ray_pool
 from distributed_seqgan.acting.backend import make_pool
 from distributed_seqgan.config import Config, dump_config, load_config
-from distributed_seqgan.errors import WorkerPoolError
+from distributed_seqgan.errors import UserError, WorkerPoolError
 from distributed_seqgan.infra import checkpoint
 from distributed_seqgan.infra.tracking import RunLogger, read_metrics
 from distributed_seqgan.learning.learner import Learner
@@ -42,7 +43,8 @@ def cluster():
     c.add_node(num_cpus=2, **LOOPBACK)
     c.add_node(num_cpus=1, num_gpus=2, **LOOPBACK)  # logical GPUs: assignment, not compute
     c.wait_for_nodes()
-    ray.init(address=c.address)
+    # as a job submitted with --runtime-env-json would: every process of the job gets the key
+    ray.init(address=c.address, runtime_env={"env_vars": {"WANDB_API_KEY": "for-the-learner"}})
     yield c
     ray.shutdown()
     c.shutdown()
@@ -123,6 +125,7 @@ def test_spread_places_workers_on_different_nodes(cluster):
         info = pool.describe()
         assert len({w["node_id"] for w in info}) == 2
         assert all(w["threads"] == 1 and w["device"] == "cpu" for w in info)
+        assert all(w["cuda_visible_devices"] == "" for w in info)  # 0 GPUs: none visible
     finally:
         pool.close()
 
@@ -151,6 +154,7 @@ def test_logical_gpus_are_assigned_and_packed(cluster):
         assert all(len(i) == 1 for i in ids)
         assert sorted(ids.count(i) for i in set(ids)) == [2, 2]  # two half-GPU workers per GPU
         assert len({w["node_id"] for w in info}) == 1  # the only node with GPUs
+        assert all(w["cuda_visible_devices"] == w["gpu_ids"][0] for w in info)
         assert all(w["device"] == "cpu" for w in info)  # run.device=cpu wins over a GPU grant
     finally:
         frac.close()
@@ -234,3 +238,45 @@ def test_exhausted_restarts_stop_with_a_checkpoint_that_resumes_exactly(
 def test_impossible_pool_is_refused_at_once(cluster):
     with pytest.raises(WorkerPoolError, match=r"pool.workers=2 x 40 CPU per worker exceeds"):
         make_pool(_cfg("pool.backend=ray", "ray.cpus_per_worker=40"))
+
+
+def _env_of(actor_or_task, name: str) -> str | None:
+    return ray.get(actor_or_task.__ray_call__.remote(lambda _w: os.environ.get(name)))
+
+
+def test_workers_never_get_the_wandb_key(cluster):
+    @ray.remote(num_cpus=0)
+    def plain_task() -> str | None:
+        return os.environ.get("WANDB_API_KEY")
+
+    assert ray.get(plain_task.remote()) == "for-the-learner"  # the job's processes have it
+    pool = make_pool(_cfg("pool.backend=ray"))
+    try:
+        assert [_env_of(a, "WANDB_API_KEY") for a in pool.actors] == ["", ""]
+    finally:
+        pool.close()
+
+
+def test_workers_report_the_drivers_versions(cluster):
+    pool = make_pool(_cfg("pool.backend=ray"))
+    try:
+        want = ray_pool.versions()
+        assert [w["versions"] for w in pool.describe()] == [want, want]
+        assert want["ray"] == ray.__version__ and want["torch"] == torch.__version__
+    finally:
+        pool.close()
+
+
+def test_a_version_mismatch_stops_the_run_in_one_line(cluster, monkeypatch):
+    """The driver claims another distributed_seqgan version than the workers run."""
+    monkeypatch.setattr(ray_pool, "__version__", "0.0.0-driver")
+    with pytest.raises(UserError) as err:
+        make_pool(_cfg("pool.backend=ray"))
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("version mismatch: worker 0 (node ")
+    assert "runs distributed_seqgan 0.1.0, the driver 0.0.0-driver" in message
+    assert "constraints.txt" in message
+    deadline = time.monotonic() + 30  # the refused pool's actors and placement are released
+    while ray.available_resources().get("CPU", 0) < ray.cluster_resources()["CPU"]:
+        assert time.monotonic() < deadline, ray.available_resources()
+        time.sleep(0.5)

@@ -13,7 +13,7 @@ import torch
 
 from distributed_seqgan.acting.backend import make_pool
 from distributed_seqgan.config import dump_config, load_config
-from distributed_seqgan.errors import WorkerPoolError
+from distributed_seqgan.errors import ConfigError, WorkerPoolError
 from distributed_seqgan.infra import checkpoint
 from distributed_seqgan.infra.tracking import RunLogger, read_metrics
 from distributed_seqgan.learning.learner import Learner
@@ -117,3 +117,41 @@ def test_resume_cli_refuses_a_finished_run(reference):
         capture_output=True, text=True, cwd=REPO, timeout=120,
     )  # fmt: skip
     assert res.returncode == 2 and "has finished (latest.pt); nothing to resume" in res.stderr
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.endswith(".tmp")
+    }
+
+
+def test_storage_mirror_is_complete_and_a_lost_run_resumes_from_it(reference, tmp_path):
+    """run.storage_path=file://...: the mirror holds every file of the run directory as
+    written; with the local directory deleted, `resume` from the URI ends bit-identical to
+    the uninterrupted run, and the mirror follows."""
+    store = tmp_path / "store"
+    cfg = load_config(SMOKE, [f"run.out_dir={tmp_path / 'local'}", "run.name=cut",
+                              f"run.storage_path=file://{store}"])  # fmt: skip
+    pool = FailingPool(make_pool(build_task(cfg)[1]), "rollout_rewards", None, 1)
+    with pytest.raises(WorkerPoolError):
+        train(cfg, quiet=True, pool=pool)
+    local = tmp_path / "local" / "cut"
+    assert _files(store / "cut") == _files(local)  # complete, interrupted.pt included
+    assert "checkpoints/interrupted.pt" in _files(local)
+    shutil.rmtree(local)
+    assert resume(f"file://{store}/cut", quiet=True) == local
+    _assert_same_run(local, reference)
+    assert _files(store / "cut") == _files(local)
+
+
+def test_bad_storage_paths_are_one_line(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "distributed_seqgan", "resume", "--run", f"file://{tmp_path}/none"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "not found" in res.stderr
+    with pytest.raises(ConfigError, match="run.storage_path: expected a URI"):
+        load_config(SMOKE, ["run.storage_path=/mnt/runs"])

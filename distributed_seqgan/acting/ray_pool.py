@@ -19,32 +19,119 @@ distribution:
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import platform
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import ray
 import torch
-from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from .. import __version__
 from ..config import Config
 from ..errors import UserError, WorkerPoolError
 from .messages import RolloutShard, StaleWeightsError, Weights
 from .pool import combine_rewards, concat_samples, plan_rollout_shards, plan_sample_shards
 from .worker import RolloutWorker
 
+AUTH_HINT = (
+    "the cluster uses token authentication: set RAY_AUTH_MODE=token and give this client the "
+    "head's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token; `ray get-auth-token` on "
+    "the head prints it)"
+)
+
+
+def joins_cluster(cfg: Config) -> bool:
+    """Whether ``init_ray`` joins a running cluster (``ray.address`` set, or a Ray job's
+    RAY_ADDRESS) rather than starting an instance of its own."""
+    return cfg.ray.address is not None or bool(os.environ.get("RAY_ADDRESS"))
+
+
+@contextlib.contextmanager
+def _stderr_held() -> Iterator[list[str]]:
+    """Holds back what is written to file descriptor 2 (Ray's C++ core retries a refused
+    connection for ~20 s with a warning line each time); yields a list that gets the text."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    held: list[str] = []
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield held
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            held.append(tmp.read().decode(errors="replace"))
+
 
 def init_ray(cfg: Config) -> None:
-    """Starts (``ray.address`` None) or joins (``auto`` / host:port) Ray, once per process."""
+    """Starts (``ray.address`` None) or joins (``auto`` / host:port) Ray, once per process.
+
+    Joining, Ray's own output is held back: on success it is passed on, on failure it is
+    replaced by one line that says why (a refused token names the fix)."""
     if ray.is_initialized():
         return
-    try:
-        ray.init(address=cfg.ray.address, include_dashboard=False)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise UserError(f"ray.address={cfg.ray.address!r}: cannot connect to Ray ({exc})") from None
+    if cfg.ray.address is None:  # our own instance: its processes inherit stderr, so no hold
+        try:
+            ray.init(include_dashboard=False)
+        except (ConnectionError, ValueError, RuntimeError, RayError) as exc:
+            raise UserError(f"cannot start Ray ({_first_line(exc)})") from None
+        return
+    where = f"ray.address={cfg.ray.address!r}"
+    with _stderr_held() as held:
+        try:
+            ray.init(address=cfg.ray.address, include_dashboard=False)
+            failure = None
+        except (ConnectionError, ValueError, RuntimeError, RayError) as exc:
+            failure = exc
+    if failure is None:
+        sys.stderr.write("".join(held))
+        return
+    chain, e = [], failure  # Ray wraps the GCS's auth refusal in a plain ConnectionError
+    while e is not None and len(chain) < 8:
+        chain.append(f"{type(e).__name__}: {e}")
+        e = e.__cause__ or e.__context__
+    text = "\n".join([*chain, *held])
+    if "AuthenticationError" in text or "InvalidAuthToken" in text:
+        raise UserError(f"{where}: refused: {AUTH_HINT}") from None
+    raise UserError(f"{where}: cannot connect to Ray ({_first_line(failure)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def versions() -> dict[str, str]:
+    """What every process of a run must agree on (constraints.txt pins them)."""
+    return {
+        "python": platform.python_version(),
+        "ray": ray.__version__,
+        "torch": torch.__version__,
+        "distributed_seqgan": __version__,
+    }
+
+
+def check_versions(driver: dict[str, str], workers: list[dict[str, Any]]) -> None:
+    """Stops the run, in one line, when a worker runs other versions than the driver."""
+    for i, worker in enumerate(workers):
+        for key, want in driver.items():
+            if worker["versions"][key] != want:
+                raise UserError(
+                    f"version mismatch: worker {i} (node {worker['node_id'][:12]}) runs {key} "
+                    f"{worker['versions'][key]}, the driver {want}; install constraints.txt's "
+                    "versions on every node (or run every node from the project's image)"
+                )
 
 
 class RayPool:
@@ -58,7 +145,8 @@ class RayPool:
         bundle: dict[str, float] = {"CPU": r.cpus_per_worker}
         if r.gpus_per_worker:
             bundle["GPU"] = r.gpus_per_worker
-        if r.address is None:  # our own instance has no autoscaler: refuse the impossible now
+        joining = joins_cluster(cfg)
+        if not joining:  # our own instance has no autoscaler: refuse the impossible now
             have = ray.cluster_resources()
             for res, each in bundle.items():
                 if each * cfg.pool.workers > have.get(res, 0):
@@ -69,28 +157,40 @@ class RayPool:
                     )
         bundles = [dict(bundle) for _ in range(cfg.pool.workers)]
         self.pg = placement_group(bundles, strategy=r.placement)
+        wait_s = r.placement_timeout_s or (600.0 if joining else 120.0)
         try:
-            ray.get(self.pg.ready(), timeout=120)
+            ray.get(self.pg.ready(), timeout=wait_s)
         except GetTimeoutError:
             remove_placement_group(self.pg)
             raise WorkerPoolError(
                 f"cannot place {cfg.pool.workers} workers x {bundle} ({r.placement}) on this Ray "
-                f"cluster: it has {ray.cluster_resources()}"
+                f"cluster within {wait_s:g} s (ray.placement_timeout_s): it has "
+                f"{ray.cluster_resources()}"
             ) from None
         threads = str(self.threads)
+        env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        env["WANDB_API_KEY"] = ""  # only the learner logs to W&B: workers never get the key
+        if not r.gpus_per_worker:  # Ray leaves CUDA_VISIBLE_DEVICES alone for 0-GPU actors
+            env["CUDA_VISIBLE_DEVICES"] = ""
         self._remote = ray.remote(RolloutWorker)  # the same class local mode runs in process
         self._options = {
             "num_cpus": r.cpus_per_worker,
             "num_gpus": r.gpus_per_worker,
             "max_restarts": r.max_restarts,
             "max_task_retries": 0,  # the pool retries, after re-sending weights
-            "runtime_env": {"env_vars": {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}},
+            "runtime_env": {"env_vars": env},
         }
         self.actors = [self._spawn(i) for i in range(cfg.pool.workers)]
         self.version = -1
         self._weights_ref: Any = None
         self.stats = {"worker_restarts": 0, "retried_shards": 0}
-        self._pids = [info["pid"] for info in ray.get([a.describe.remote() for a in self.actors])]
+        described = self.describe()
+        try:
+            check_versions(versions(), described)
+        except UserError:
+            self.close()
+            raise
+        self._pids = [info["pid"] for info in described]
         self._restarts = [0] * len(self.actors)
 
     def _spawn(self, i: int) -> Any:
@@ -127,7 +227,8 @@ class RayPool:
         return concat_samples(results, self.version)
 
     def describe(self) -> list[dict[str, Any]]:
-        """Each worker's process, threads, device and GPUs, plus its Ray node id."""
+        """Each worker's process, threads, device and GPUs, plus its Ray node id and the
+        versions it runs."""
         infos = ray.get([a.describe.remote() for a in self.actors])
         nodes = ray.get([a.__ray_call__.remote(_node_and_gpus) for a in self.actors])
         return [{**info, **node} for info, node in zip(infos, nodes, strict=True)]
@@ -199,6 +300,8 @@ class RayPool:
 
 
 def _node_and_gpus(_worker: Any) -> dict[str, Any]:
-    """Runs inside an actor (``__ray_call__``): its node and the GPU ids Ray gave it."""
+    """Runs inside an actor (``__ray_call__``): its node, the GPU ids Ray gave it, and the
+    versions it runs."""
     ctx = ray.get_runtime_context()
-    return {"node_id": ctx.get_node_id(), "gpu_ids": [str(g) for g in ray.get_gpu_ids()]}
+    gpus = [str(g) for g in ray.get_gpu_ids()]
+    return {"node_id": ctx.get_node_id(), "gpu_ids": gpus, "versions": versions()}
