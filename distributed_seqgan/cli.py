@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .config import load_config
-from .errors import UserError
+from .errors import Stopped, UserError
 
 DESCRIPTION = """\
 SeqGAN (Yu et al., AAAI 2017): an LSTM generator trained by policy gradient with a CNN
@@ -37,8 +39,15 @@ verification if missing (SEQGAN_OFFLINE=1 forbids downloads).
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see: {self.prog} --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="seqgan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = p.add_subparsers(dest="command", metavar="{" + ",".join([*COMMANDS, "bench"]) + "}")
@@ -135,12 +144,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from .infra.memory import check_samples
     from .tasks.evaluation import generate, load_generator, render
 
     if args.n < 1:
         raise UserError("-n must be >= 1")
     run = Path(args.run)
     _, gen = load_generator(run, args.checkpoint)
+    check_samples(args.n, gen.seq_len)
     lines = render(run, generate(gen, args.n, args.seed), args.ids)
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
@@ -209,9 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"seqgan: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("seqgan: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        run_dir = exc.run_dir if isinstance(exc, Stopped) else None
+        again = f"; continue it with: seqgan resume --run {run_dir}" if run_dir else ""
+        print(f"seqgan: stopped by {signal.Signals(signum).name}{again}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -147,6 +147,7 @@ class RayConfig:
     """Ray backend settings (used when ``pool.backend`` is ``ray``)."""
 
     address: str | None = None  # None: start a local Ray instance; "auto" or host:port: join one
+    connect_timeout_s: float = _f(30.0, gt=0.0)  # host:port that does not answer: give up
     cpus_per_worker: float = _f(1.0, gt=0.0)  # also each worker's torch threads (rounded up)
     gpus_per_worker: float = _f(0.0, ge=0.0)  # fractions pack several workers on one GPU
     placement: Literal["PACK", "SPREAD"] = "PACK"
@@ -226,6 +227,11 @@ class Config:
             raise ConfigError("schedule.generated_num must be >= schedule.batch_size")
         if self.data.num_positive < s.batch_size:
             raise ConfigError("data.num_positive must be >= schedule.batch_size")
+        name = self.run.name
+        if name is not None and (
+            not name.strip() or name in (".", "..") or any(sep in name for sep in ("/", "\\", "\0"))
+        ):
+            raise ConfigError(f"run.name: {name!r} must be a plain directory name (no path parts)")
         if self.run.storage_path is not None and "://" not in self.run.storage_path:
             raise ConfigError(
                 "run.storage_path: expected a URI such as file:///shared/runs or "
@@ -369,15 +375,30 @@ def parse_override(text: str) -> tuple[str, Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {exc}") from None
+        why = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {why}") from None
     return key, value
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice (plain YAML keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise yaml.YAMLError(f"line {line}: key {key!r} is given twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _read_yaml(p: Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        loaded = yaml.load(p.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"malformed config {p}: {first}") from None
@@ -415,8 +436,13 @@ def read_config_tree(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str
 
 
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Reads a YAML config (or the defaults when ``path`` is None) and applies overrides."""
+    """Reads a YAML config (or the defaults when ``path`` is None) and applies overrides.
+
+    A config file must name its ``task`` (itself or through its ``base``): an empty or
+    mistyped file would otherwise start the defaults, the paper's 10-hour run."""
     tree = read_config_tree(path) if path is not None else {}
+    if path is not None and "task" not in tree:
+        raise ConfigError(f"{path}: no 'task' key (synthetic, text or music); is it a config?")
     for text in overrides:
         key, value = parse_override(text)
         _set_dotted(tree, key, value)

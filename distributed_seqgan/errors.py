@@ -23,3 +23,14 @@ class DataError(UserError):
 class WorkerPoolError(UserError):
     """The worker pool cannot finish the work: workers keep failing past their restart
     budget. The trainer writes a checkpoint before this reaches the user."""
+
+
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT, SIGTERM: what Ctrl-C, `timeout`, Slurm,
+    Kubernetes and `ray job stop` send). A KeyboardInterrupt, so that no library's
+    ``except Exception`` swallows it; the trainer saves the state of the unit it cut short
+    (``interrupted.pt``) before this reaches the user, and the CLI exits 128 + signal."""
+
+    def __init__(self, signum: int, run_dir: object = None) -> None:
+        super().__init__(signum)
+        self.signum, self.run_dir = signum, run_dir

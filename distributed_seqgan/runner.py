@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +19,14 @@ import torch
 from .acting.backend import make_pool
 from .acting.pool import WorkerPool
 from .config import Config, dump_config, load_config
-from .errors import ConfigError, DataError, UserError
+from .errors import ConfigError, DataError, Stopped, UserError
 from .infra import checkpoint, storage
 from .infra.malloc import keep_freed_memory
+from .infra.memory import check_fits
 from .infra.tracking import RunLogger, Sink, drop_events_from
 from .learning.learner import Learner
 from .learning.trainer import PHASES, Position, Trainer
-from .tasks import Task, build_task, rebuild_task
+from .tasks import Task, build_task, check_task, rebuild_task
 
 
 def runs_root(out_dir: str) -> Path:
@@ -35,12 +40,38 @@ def runs_root(out_dir: str) -> Path:
 
 
 def new_run_dir(cfg: Config) -> Path:
-    name = cfg.run.name or f"{cfg.task}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = runs_root(cfg.run.out_dir) / name
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise ConfigError(f"run.name: run directory {run_dir} already exists and is not empty")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    """Creates the run's directory, atomically: of two runs started at once, each gets its
+    own. An unnamed run is ``<task>-<timestamp>``, with ``-2``, ``-3``... when that is taken;
+    a named one must not exist yet (or be empty)."""
+    root = runs_root(cfg.run.out_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"run.out_dir: cannot create {root}: {exc.strerror or exc}") from None
+    if cfg.run.name is not None:
+        run_dir = root / cfg.run.name
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()  # only if empty; then claimed below like a new one
+        if not _claim(run_dir):
+            raise ConfigError(f"run.name: run directory {run_dir} already exists and is not empty")
+        return run_dir
+    stem = f"{cfg.task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for n in range(1, 1000):
+        run_dir = root / (stem if n == 1 else f"{stem}-{n}")
+        if _claim(run_dir):
+            return run_dir
+    raise ConfigError(f"run.out_dir: no free run name {stem}-N in {root}")
+
+
+def _claim(run_dir: Path) -> bool:
+    """Creates ``run_dir`` if no one has; False when it exists."""
+    try:
+        run_dir.mkdir()
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise ConfigError(f"run.out_dir: cannot create {run_dir}: {exc.strerror or exc}") from None
+    return True
 
 
 def _sinks(cfg: Config, run_dir: Path, fresh: bool) -> tuple[Sink, ...]:
@@ -61,15 +92,43 @@ def _sinks(cfg: Config, run_dir: Path, fresh: bool) -> tuple[Sink, ...]:
             sink.close()
         if fresh:
             shutil.rmtree(run_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                run_dir.parent.rmdir()  # run.out_dir too, if this run made it and it is empty
         raise
     return tuple(sinks)
+
+
+@contextlib.contextmanager
+def _signals_stop_the_run() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Stopped` (once: a second signal during the save is
+    ignored). Installed after the pool exists, so it replaces Ray's own SIGTERM handler."""
+
+    def handler(signum: int, _frame: object) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def _execute(
     cfg: Config, task: Task, pool: WorkerPool, run_dir: Path, quiet: bool,
     resume_from: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
-    """Runs the trainer in ``run_dir``: from the start, or from a checkpoint's state."""
+    """Runs the trainer in ``run_dir``: from the start, or from a checkpoint's state. A
+    resumed run's state is restored first, so a checkpoint that does not fit leaves the
+    run directory as it was; then the events of the cut unit leave metrics.jsonl."""
+    learner = Learner(cfg)
+    start: Position = ("mle", 0)
+    if resume_from is not None:
+        learner.load_state_dict(resume_from["learner"])
+        start = (resume_from["phase"], resume_from["step"])
+        drop_events_from(run_dir, *start, PHASES)
     sinks = _sinks(cfg, run_dir, fresh=resume_from is None)
     logger = RunLogger(run_dir, quiet=quiet, sinks=sinks)
     try:
@@ -77,13 +136,15 @@ def _execute(
         logger.info(f"run directory {run_dir}; torch {torch.__version__}, {threads} threads")
         for sink in sinks:
             logger.info(f"tracking: {sink}")
-        learner = Learner(cfg)
-        start: Position = ("mle", 0)
         if resume_from is not None:
-            learner.load_state_dict(resume_from["learner"])
-            start = (resume_from["phase"], resume_from["step"])
             logger.info(f"resumed at {start[0]} {start[1]}")
-        Trainer(cfg, learner, pool, task, logger, run_dir).run(start)
+        with _signals_stop_the_run():
+            Trainer(cfg, learner, pool, task, logger, run_dir).run(start)
+    except Stopped as exc:
+        exc.run_dir = run_dir
+        raise
+    except KeyboardInterrupt:  # SIGINT before the handler was in place
+        raise Stopped(signal.SIGINT, run_dir) from None
     finally:
         logger.close()
 
@@ -91,6 +152,8 @@ def _execute(
 def train(cfg: Config, quiet: bool = False, pool: WorkerPool | None = None) -> Path:
     """Trains end to end as ``cfg`` says; returns the run directory. ``pool``: a pool built
     already (default: the one ``pool.backend`` names); it is closed at the end."""
+    check_task(cfg)  # the task's own rules, then sizes: both before any work
+    check_fits(cfg)
     keep_freed_memory()  # D steps reallocate the same large buffers every step
     if cfg.run.threads is not None:
         torch.set_num_threads(cfg.run.threads)
@@ -109,17 +172,24 @@ def train(cfg: Config, quiet: bool = False, pool: WorkerPool | None = None) -> P
 
 
 def latest_checkpoint(run_dir: Path) -> Path:
-    """The checkpoint that is furthest along (interrupted, latest, pretrained or mle)."""
+    """The checkpoint that is furthest along (interrupted, latest, pretrained or mle). A
+    damaged one is passed over, with a warning on stderr, for the next best."""
     found = []
     for name in ("interrupted", "latest", "pretrained", "mle"):
         path = run_dir / "checkpoints" / f"{name}.pt"
-        if path.is_file():
+        if not path.is_file():
+            continue
+        try:
             state = checkpoint.load(path)
-            if state.get("phase") in PHASES:  # older interrupted.pt files have no position
-                found.append(((PHASES.index(state["phase"]), state["step"]), path))
+        except DataError as exc:
+            print(f"seqgan: warning: passing over {exc}", file=sys.stderr)
+            continue
+        if state.get("phase") in PHASES:  # older interrupted.pt files have no position
+            found.append(((PHASES.index(state["phase"]), state["step"]), path))
     if not found:
-        raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/*.pt)")
-    return max(found, key=lambda f: f[0])[1]
+        raise DataError(f"{run_dir}: no usable checkpoint to resume from (checkpoints/*.pt)")
+    best = max(found, key=lambda f: f[0])[1]
+    return best
 
 
 def fetch_run(uri: str) -> Path:
@@ -139,6 +209,7 @@ def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = Fa
     directory, or the URI of its storage mirror (fetched first)."""
     run_dir = fetch_run(run) if storage.is_uri(str(run)) else Path(run)
     cfg = load_config(run_dir / "config.yaml")
+    check_fits(cfg)
     keep_freed_memory()
     if cfg.run.threads is not None:
         torch.set_num_threads(cfg.run.threads)
@@ -147,7 +218,7 @@ def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = Fa
     else:
         path = latest_checkpoint(run_dir)
     state = checkpoint.load(path)
-    phase, step = state.get("phase"), state.get("step")
+    phase = state.get("phase")
     if phase not in PHASES:
         raise UserError(f"{path} records no position to resume from (phase {phase!r})")
     if phase == "done":
@@ -155,7 +226,6 @@ def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = Fa
     task = rebuild_task(run_dir, cfg)  # the data must give the run's vocabulary again
     pool = make_pool(cfg)
     try:
-        drop_events_from(run_dir, phase, step, PHASES)
         _execute(cfg, task, pool, run_dir, quiet, resume_from=state)
     finally:
         pool.close()

@@ -23,6 +23,7 @@ import contextlib
 import math
 import os
 import platform
+import socket
 import sys
 import tempfile
 import time
@@ -88,6 +89,7 @@ def init_ray(cfg: Config) -> None:
             raise UserError(f"cannot start Ray ({_first_line(exc)})") from None
         return
     where = f"ray.address={cfg.ray.address!r}"
+    _check_reachable(cfg.ray.address, cfg.ray.connect_timeout_s, where)
     with _stderr_held() as held:
         try:
             ray.init(address=cfg.ray.address, include_dashboard=False)
@@ -105,6 +107,20 @@ def init_ray(cfg: Config) -> None:
     if "AuthenticationError" in text or "InvalidAuthToken" in text:
         raise UserError(f"{where}: refused: {AUTH_HINT}") from None
     raise UserError(f"{where}: cannot connect to Ray ({_first_line(failure)})") from None
+
+
+def _check_reachable(address: str, timeout: float, where: str) -> None:
+    """A host:port must answer within ``timeout`` (Ray itself retries for many minutes)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UserError(
+            f"{where}: cannot connect to Ray: nothing answers at {address} within "
+            f"{timeout:g} s ({exc.strerror or exc}); is the head running? (ray.connect_timeout_s)"
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,6 +13,9 @@ import time
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from ..errors import DataError
+from .files import append_line, open_append, write_atomic
+
 
 class Sink(Protocol):
     def log(self, phase: str, step: int, metrics: dict[str, Any]) -> None: ...
@@ -30,7 +33,7 @@ class RunLogger:
     ) -> None:
         self.sinks = sinks
         self.path = run_dir / "metrics.jsonl"
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = open_append(self.path)
         self.stream = None if quiet else stream
         self.t0 = time.perf_counter()
 
@@ -39,8 +42,7 @@ class RunLogger:
 
     def log(self, phase: str, step: int, **metrics: Any) -> None:
         event = {"phase": phase, "step": step, "time_s": round(self.elapsed(), 3), **metrics}
-        self._file.write(json.dumps(event) + "\n")
-        self._file.flush()
+        append_line(self._file, self.path, json.dumps(event) + "\n")
         for sink in self.sinks:
             sink.log(phase, step, {"time_s": event["time_s"], **metrics})
         if self.stream is not None:
@@ -63,17 +65,36 @@ class RunLogger:
             sink.close()
 
 
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+def read_metrics(run_dir: str | Path, torn_ok: bool = True) -> list[dict[str, Any]]:
+    """The events of ``metrics.jsonl``. A torn last line (the write that a crash or a full
+    disk cut short) is left out when ``torn_ok``; a bad line anywhere else is an error."""
     path = Path(run_dir) / "metrics.jsonl"
-    return [
-        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text") from None
+    events = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+            if not isinstance(event, dict) or "phase" not in event or "step" not in event:
+                raise ValueError("not an event")
+        except ValueError:
+            if torn_ok and all(not rest.strip() for rest in lines[i + 1 :]):
+                break  # the torn last line
+            raise DataError(
+                f"{path}:{i + 1}: corrupt line; resume needs every earlier line"
+            ) from None
+        events.append(event)
+    return events
 
 
 def drop_events_from(run_dir: str | Path, phase: str, step: int, phases: tuple[str, ...]) -> int:
     """Rewrites ``metrics.jsonl`` without the events of unit (phase, step) and everything
-    after it in run order (``phases``), so a resumed run's log reads as one uninterrupted
-    run. Returns how many events were dropped."""
+    after it in run order (``phases``), and without a torn last line, so a resumed run's log
+    reads as one uninterrupted run. Returns how many events were dropped."""
     order = {p: i for i, p in enumerate(phases)}
 
     def after(event: dict[str, Any]) -> bool:
@@ -84,10 +105,11 @@ def drop_events_from(run_dir: str | Path, phase: str, step: int, phases: tuple[s
             return False
         return (order[ev_phase], event["step"]) >= (order[phase], step)
 
-    events = read_metrics(run_dir)
-    kept = [e for e in events if not after(e)]
     path = Path(run_dir) / "metrics.jsonl"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
-    tmp.replace(path)
+    if path.is_symlink():
+        raise DataError(f"{path} is a symbolic link; refusing to write through it")
+    events = read_metrics(run_dir) if path.exists() else []
+    kept = [e for e in events if not after(e)]
+    text = "".join(json.dumps(e) + "\n" for e in kept).encode("utf-8")
+    write_atomic(path, lambda f: f.write(text), "metrics")
     return len(events) - len(kept)

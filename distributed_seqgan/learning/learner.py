@@ -20,6 +20,8 @@ import torch
 
 from ..acting.messages import Weights
 from ..config import Config
+from ..errors import DataError
+from ..infra import checkpoint
 from ..models import Discriminator, LSTMPolicy
 from ..models.build import build_discriminator, build_generator, resolve_device
 from ..seeding import derive_seed
@@ -159,11 +161,14 @@ class Learner:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
+        """Restores a checkpoint's learner state; one that does not fit the config (other
+        sizes) is a DataError naming the part."""
+        parts = {"generator": self.generator, "discriminator": self.discriminator,
+                 "mle_opt": self.mle_opt, "pg_opt": self.pg_opt, "d_opt": self.d_opt}  # fmt: skip
         if self.delayed and state.get("rollout") is not None:
-            self.rollout_policy.load_state_dict(state["rollout"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.mle_opt.load_state_dict(state["mle_opt"])
-        self.pg_opt.load_state_dict(state["pg_opt"])
-        self.d_opt.load_state_dict(state["d_opt"])
+            parts["rollout"] = self.rollout_policy
+        for name, module in parts.items():
+            if name not in state:
+                raise DataError(f"the checkpoint has no {name} state")
+            checkpoint.restore(module, state[name], f"the checkpoint's {name}")
         self.updates += 1

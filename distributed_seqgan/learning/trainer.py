@@ -46,8 +46,9 @@ class Trainer:
     ) -> None:  # fmt: skip
         self.cfg, self.learner, self.pool, self.task = cfg, learner, pool, task
         self.logger, self.run_dir = logger, run_dir
-        self.position: Position = ("mle", 0)
-        self._clean_state = learner.state_dict()
+        # (position, learner state at its start): what interrupted.pt holds. One attribute,
+        # set in one assignment, so a signal can never find the two out of step.
+        self._unit_start: tuple[Position, dict] = (("mle", 0), learner.state_dict())
         self._published_at: int | None = None  # learner.updates at the last publish
         s = cfg.schedule
         self.n_generated = whole_batches(s.generated_num, s.batch_size)
@@ -73,8 +74,8 @@ class Trainer:
 
     def start_unit(self, phase: str, step: int) -> None:
         """Marks the start of a unit of work: where ``interrupted.pt`` resumes from."""
-        self.position = (phase, step)
-        self._clean_state = copy.deepcopy(self.learner.state_dict())
+        state = copy.deepcopy(self.learner.state_dict())
+        self._unit_start = ((phase, step), state)
 
     def d_training(self, stream: str, step: int, rounds: int) -> dict[str, float]:
         """``rounds`` x (fresh negatives from G, ``d_epochs`` on pos + neg); last round's stats.
@@ -157,19 +158,20 @@ class Trainer:
 
     def run(self, start: Position = ("mle", 0)) -> None:
         """Algorithm 1 (see the module docstring), from ``start`` (a checkpoint's position)
-        on. If the pool gives up (workers failing past their restart budget), writes the
-        state at the start of the unfinished unit to ``checkpoints/interrupted.pt``, with
-        that unit's position, and re-raises."""
+        on. If the pool gives up (workers failing past their restart budget) or a signal
+        stops the run, writes the state at the start of the unfinished unit to
+        ``checkpoints/interrupted.pt``, with that unit's position, and re-raises."""
         if start[0] not in PHASES:
             raise ValueError(f"unknown phase {start[0]!r}")
         try:
             self._run(*start)
-        except WorkerPoolError as exc:
+        except (WorkerPoolError, KeyboardInterrupt) as exc:  # KeyboardInterrupt: also Stopped
             path = self.run_dir / "checkpoints" / "interrupted.pt"
-            phase, step = self.position
-            state = {"phase": phase, "step": step, "learner": self._clean_state}
+            (phase, step), learner_state = self._unit_start
+            state = {"phase": phase, "step": step, "learner": learner_state}
             checkpoint.save(path, state)
-            self.logger.info(f"stopped: {exc}; checkpoint {path} (resumes at {phase} {step})")
+            why = "a signal" if isinstance(exc, KeyboardInterrupt) else exc
+            self.logger.info(f"stopped by {why}; checkpoint {path} (resumes at {phase} {step})")
             raise
 
     def _run(self, phase: str, step: int) -> None:
@@ -182,5 +184,4 @@ class Trainer:
             phase, step = "adversarial", 0
         if phase == "adversarial":
             self.adversarial_training(step)
-        self.position = ("done", self.cfg.schedule.adv_iterations)
         self.logger.info("done")

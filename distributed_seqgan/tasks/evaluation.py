@@ -14,6 +14,7 @@ from ..config import Config, load_config
 from ..data.text import Vocab
 from ..errors import UserError
 from ..infra import checkpoint
+from ..infra.memory import check_samples
 from ..models import LSTMPolicy
 from ..models.build import build_generator
 from ..seeding import generator as keyed_generator
@@ -27,7 +28,7 @@ def load_generator(run: Path, name: str) -> tuple[Config, LSTMPolicy]:
     cfg = load_config(run / "config.yaml")
     state = checkpoint.load(run / "checkpoints" / f"{name}.pt")
     gen = build_generator(cfg)
-    gen.load_state_dict(state["learner"]["generator"])
+    checkpoint.restore(gen, state["learner"].get("generator"), f"{name}.pt's generator")
     return cfg, gen.eval()
 
 
@@ -52,6 +53,7 @@ def evaluate_checkpoint(run: Path, name: str, n: int | None, seed: int) -> dict[
     n = cfg.schedule.generated_num if n is None else n
     if n < 2:
         raise UserError("-n must be >= 2")
+    check_samples(n, gen.seq_len)
     task = rebuild_task(run, cfg)
     return {"samples": n, **task.evaluate(generate(gen, n, seed, "cli-eval"), gen)}
 
