@@ -32,7 +32,7 @@ def pool_for(backend: str, workers: int, threads: int = 1) -> tuple[Config, Work
 
 def main(argv: list[str]) -> int:
     args = common.parser(__doc__, device=False).parse_args(argv)
-    ray.init(num_cpus=2, include_dashboard=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False)  # a new instance, always
     cfg, _ = pool_for("local", 1)
     learner = Learner(cfg)
     samples = learner.sample(uniforms((64, 20), 0, "bench"))

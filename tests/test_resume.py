@@ -155,3 +155,19 @@ def test_bad_storage_paths_are_one_line(tmp_path):
     assert "not found" in res.stderr
     with pytest.raises(ConfigError, match="run.storage_path: expected a URI"):
         load_config(SMOKE, ["run.storage_path=/mnt/runs"])
+
+
+def test_a_run_killed_in_d_pretraining_resumes_from_its_periodic_checkpoint(tmp_path):
+    """D pretraining writes latest.pt every schedule.checkpoint_every rounds, so a run killed
+    there (kill -9: no interrupted.pt) loses at most that many rounds, and ends exactly."""
+    sets = ["schedule.d_pretrain_rounds=5", "schedule.checkpoint_every=2"]
+    ref = train(load_config(SMOKE, [*sets, f"run.out_dir={tmp_path}", "run.name=ref"]), quiet=True)
+    cfg = load_config(SMOKE, [*sets, f"run.out_dir={tmp_path}", "run.name=cut"])
+    pool = FailingPool(make_pool(cfg), "sample", "negatives/d_pretrain", 4)
+    with pytest.raises(WorkerPoolError):
+        train(cfg, quiet=True, pool=pool)
+    cut = tmp_path / "cut"
+    (cut / "checkpoints" / "interrupted.pt").unlink()  # as kill -9 would have left it
+    assert (_state(cut)["phase"], _state(cut)["step"]) == ("d_pretrain", 4)
+    resume(cut, quiet=True)
+    _assert_same_run(cut, ref)

@@ -148,3 +148,25 @@ def test_delayed_rollout_policy_update():
         torch.testing.assert_close(v, 0.8 * before[k] + 0.2 * g[k])
     same = Learner(load_config("configs/smoke.yaml"))
     assert same.rollout_policy is same.generator and same.weights()["rollout"] is None
+
+
+def test_delayed_rollout_policy_starts_as_the_pretrained_generator(tmp_path):
+    """The official code builds its rollout copy after pretraining: at the first adversarial
+    iteration the copy equals the MLE-pretrained G, not the random initialisation."""
+    from distributed_seqgan.infra import checkpoint
+    from distributed_seqgan.runner import train
+
+    cfg = load_config(
+        "configs/smoke.yaml",
+        ["schedule.rollout_policy=delayed", "schedule.adv_iterations=1",
+         f"run.out_dir={tmp_path}", "run.name=d"],
+    )  # fmt: skip
+    run = train(cfg, quiet=True)
+    g0 = checkpoint.load(run / "checkpoints" / "pretrained.pt")["learner"]["generator"]
+    end = checkpoint.load(run / "checkpoints" / "latest.pt")["learner"]
+    init = Learner(cfg).generator.state_dict()
+    for k, roll in end["rollout"].items():
+        # one PG step, then theta_r <- 0.8 theta_r + 0.2 theta, from theta_r = G after MLE
+        torch.testing.assert_close(roll, 0.8 * g0[k] + 0.2 * end["generator"][k])
+        if k == "output.weight":
+            assert not torch.allclose(roll, 0.8 * init[k] + 0.2 * end["generator"][k])

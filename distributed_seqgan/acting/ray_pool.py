@@ -83,8 +83,11 @@ def init_ray(cfg: Config) -> None:
     if ray.is_initialized():
         return
     if cfg.ray.address is None:  # our own instance: its processes inherit stderr, so no hold
+        # "local": a new instance, even when another one runs on this machine (Ray would
+        # join the last `ray start` cluster it finds); inside a Ray job, RAY_ADDRESS joins
+        address = None if os.environ.get("RAY_ADDRESS") else "local"
         try:
-            ray.init(include_dashboard=False)
+            ray.init(address=address, include_dashboard=False)
         except (ConnectionError, ValueError, RuntimeError, RayError) as exc:
             raise UserError(f"cannot start Ray ({_first_line(exc)})") from None
         return

@@ -8,7 +8,8 @@ Update rules follow the official code exactly:
   each round shuffles positives + negatives once and runs ``d_epochs`` passes in that
   order, dropping the last partial batch (``dis_dataloader``).
 - Rollout policy: ``same`` is the generator itself (the official ``update_params`` never
-  reaches the graph); ``delayed`` keeps a copy updated as theta_r <- a theta_r + (1-a) theta.
+  reaches the graph); ``delayed`` keeps a copy, taken when adversarial training starts
+  and then updated as theta_r <- a theta_r + (1-a) theta after every generator step.
 """
 
 from __future__ import annotations
@@ -82,6 +83,15 @@ class Learner:
         loss = self.generator.weighted_nll(samples.to(self.device), rewards.to(self.device))
         self._g_update(self.pg_opt, loss)
         return loss.item()
+
+    @torch.no_grad()
+    def reset_rollout_policy(self) -> None:
+        """``delayed``: the rollout policy starts as a copy of the pretrained G, as the
+        official code builds its ROLLOUT(generator) after pretraining (no-op for ``same``)."""
+        if not self.delayed:
+            return
+        self.rollout_policy.load_state_dict(self.generator.state_dict())
+        self.updates += 1
 
     @torch.no_grad()
     def update_rollout_policy(self) -> None:

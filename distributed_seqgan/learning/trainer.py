@@ -121,6 +121,8 @@ class Trainer:
             t0 = time.perf_counter()
             stats = self.d_training("d_pretrain", r, 1)
             log.log("d_pretrain", r, **stats, round_s=time.perf_counter() - t0)
+            if (r + 1) % s.checkpoint_every == 0 and r + 1 < s.d_pretrain_rounds:
+                self.save("latest", "d_pretrain", r + 1)  # the paper's 50 rounds take hours on CPU
         self.save("pretrained", "d_pretrain", s.d_pretrain_rounds)
 
     def adversarial_iteration(self, it: int) -> None:
@@ -149,6 +151,8 @@ class Trainer:
         self.logger.info(
             f"adversarial training: {s.adv_iterations} iterations, {s.rollout_num} rollouts"
         )
+        if first_iteration == 0:  # a run resumed later keeps its saved rollout policy
+            self.learner.reset_rollout_policy()
         for it in range(first_iteration, s.adv_iterations):
             self.start_unit("adversarial", it)
             self.adversarial_iteration(it)
