@@ -145,7 +145,9 @@ def test_cpu_configs_inherit_the_paper_config_and_change_only_the_schedule():
 
 
 def test_base_chains_merge_key_by_key(tmp_path):
-    (tmp_path / "a.yaml").write_text("seed: 1\nschedule: {mle_epochs: 7, d_steps: 2}\n")
+    (tmp_path / "a.yaml").write_text(
+        "task: synthetic\nseed: 1\nschedule: {mle_epochs: 7, d_steps: 2}\n"
+    )
     (tmp_path / "b.yaml").write_text("base: a.yaml\nschedule: {d_steps: 3}\n")
     sub = tmp_path / "sub"
     sub.mkdir()

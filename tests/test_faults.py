@@ -162,7 +162,9 @@ def test_a_signal_stops_in_one_line_and_the_run_resumes_exactly(
                     f"{tmp_path / 'sig'}"], err  # fmt: skip
     assert "Traceback" not in err and "SIGTERM received" not in err, err
     assert (tmp_path / "sig" / "checkpoints" / "interrupted.pt").is_file()
-    resume(tmp_path / "sig", quiet=True)
+    again = seqgan("resume", "--run", str(tmp_path / "sig"), "--quiet",
+                   env={**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"})  # fmt: skip
+    assert again.wait(timeout=300) == 0, again.communicate()
     # the same numbers as the run that was never stopped (the backend does not matter)
     assert _events(tmp_path / "sig") == _events(long_reference)
     _assert_same_run_at(tmp_path / "sig", long_reference, 30)
