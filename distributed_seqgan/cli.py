@@ -97,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", default="latest", help="latest | pretrained | mle")
     e.add_argument("-n", type=int, default=None, help="samples (default schedule.generated_num)")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    e.add_argument(
+        "--per-sequence", metavar="FILE", default=None,
+        help="synthetic task: also write each sample's NLL under the oracle, one per line",
+    )  # fmt: skip
 
     o = sub.add_parser(
         "oracle-nll",
@@ -160,7 +164,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .tasks.evaluation import evaluate_checkpoint
 
-    metrics = evaluate_checkpoint(Path(args.run), args.checkpoint, args.n, args.seed)
+    per_sequence = Path(args.per_sequence) if args.per_sequence else None
+    metrics = evaluate_checkpoint(Path(args.run), args.checkpoint, args.n, args.seed, per_sequence)
     print(json.dumps({"run": args.run, "checkpoint": args.checkpoint, **metrics}))
     return 0
 

@@ -132,6 +132,20 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class ScheduledSamplingConfig:
+    """``algorithm: ss`` (Bengio et al. 2015, the official ``schedule_sampling/``): each
+    epoch of ``schedule.mle_epochs`` feeds the true previous token with probability eps,
+    else a token drawn from G; eps = max(eps_min, eps_start - eps_decay * (epoch + 1))."""
+
+    eps_start: float = _f(1.0, ge=0.0, le=1.0)
+    eps_decay: float = _f(0.002, ge=0.0)
+    eps_min: float = _f(0.0, ge=0.0, le=1.0)
+    # per_token: a coin for every position of every sequence; per_run: the official code's
+    # one coin for the whole run (teacher forcing until eps falls below it, then free running)
+    coin: Literal["per_token", "per_run"] = "per_token"
+
+
+@dataclass(frozen=True)
 class PoolConfig:
     """How rollout work is spread: ``local`` runs K in-process workers one after another,
     ``ray`` runs K Ray actors (see ``ray``)."""
@@ -193,6 +207,9 @@ class Config:
     """A whole run. One ``seed`` determines every random draw in it."""
 
     task: str = "synthetic"  # a registered task: synthetic | text | music
+    # seqgan: Algorithm 1; mle: MLE only (the paper's MLE row); ss: scheduled sampling;
+    # pg_bleu: SeqGAN's policy gradient with BLEU-3 rewards instead of D (no D at all)
+    algorithm: Literal["seqgan", "mle", "ss", "pg_bleu"] = "seqgan"
     seed: int = _f(88, ge=0)  # official SEED
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -201,6 +218,7 @@ class Config:
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    ss: ScheduledSamplingConfig = field(default_factory=ScheduledSamplingConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
@@ -227,6 +245,15 @@ class Config:
             raise ConfigError("schedule.generated_num must be >= schedule.batch_size")
         if self.data.num_positive < s.batch_size:
             raise ConfigError("data.num_positive must be >= schedule.batch_size")
+        if self.algorithm == "pg_bleu" and (s.d_pretrain_rounds or s.d_steps):
+            raise ConfigError(
+                "algorithm pg_bleu has no discriminator: set schedule.d_pretrain_rounds=0 "
+                "and schedule.d_steps=0"
+            )
+        if self.algorithm != "ss" and self.ss != ScheduledSamplingConfig():
+            raise ConfigError(
+                f"ss.* is set, but algorithm is {self.algorithm} (ss keys need algorithm: ss)"
+            )
         name = self.run.name
         if name is not None and (
             not name.strip() or name in (".", "..") or any(sep in name for sep in ("/", "\\", "\0"))
@@ -446,8 +473,17 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     for text in overrides:
         key, value = parse_override(text)
         _set_dotted(tree, key, value)
-    return _build(Config, tree).validate()
+    cfg = _build(Config, tree).validate()
+    if "ss" in tree and cfg.algorithm != "ss":  # given, even at its defaults
+        raise ConfigError(
+            f"ss.* is set, but algorithm is {cfg.algorithm} (ss keys need algorithm: ss)"
+        )
+    return cfg
 
 
 def dump_config(cfg: Config, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+    """The whole config as YAML; an algorithm's own section only where it is used."""
+    tree = to_dict(cfg)
+    if cfg.algorithm != "ss":
+        tree.pop("ss")
+    Path(path).write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")

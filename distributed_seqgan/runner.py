@@ -18,6 +18,7 @@ import torch
 
 from .acting.backend import make_pool
 from .acting.pool import WorkerPool
+from .acting.scoring import reference_subset
 from .config import Config, dump_config, load_config
 from .errors import ConfigError, DataError, Stopped, UserError
 from .infra import checkpoint, storage
@@ -25,7 +26,7 @@ from .infra.malloc import keep_freed_memory
 from .infra.memory import check_fits
 from .infra.tracking import RunLogger, Sink, drop_events_from
 from .learning.learner import Learner
-from .learning.trainer import PHASES, Position, Trainer
+from .learning.trainer import PHASES, Position, Trainer, first_position
 from .tasks import Task, build_task, check_task, rebuild_task
 
 
@@ -124,7 +125,7 @@ def _execute(
     resumed run's state is restored first, so a checkpoint that does not fit leaves the
     run directory as it was; then the events of the cut unit leave metrics.jsonl."""
     learner = Learner(cfg)
-    start: Position = ("mle", 0)
+    start: Position = first_position(cfg)
     if resume_from is not None:
         learner.load_state_dict(resume_from["learner"])
         start = (resume_from["phase"], resume_from["step"])
@@ -149,6 +150,13 @@ def _execute(
         logger.close()
 
 
+def _make_pool(cfg: Config, task: Task) -> WorkerPool:
+    """The configured pool; PG-BLEU's workers get their reward references once, here."""
+    if cfg.algorithm != "pg_bleu":
+        return make_pool(cfg)
+    return make_pool(cfg, reference_subset(task.train, cfg.seed))
+
+
 def train(cfg: Config, quiet: bool = False, pool: WorkerPool | None = None) -> Path:
     """Trains end to end as ``cfg`` says; returns the run directory. ``pool``: a pool built
     already (default: the one ``pool.backend`` names); it is closed at the end."""
@@ -160,7 +168,7 @@ def train(cfg: Config, quiet: bool = False, pool: WorkerPool | None = None) -> P
     # Data and workers first: a missing file or an impossible pool leaves no run dir behind.
     # The task may fill in what the data decides (the vocabulary size), so it comes first.
     task, cfg = build_task(cfg)
-    pool = make_pool(cfg) if pool is None else pool
+    pool = _make_pool(cfg, task) if pool is None else pool
     try:
         run_dir = new_run_dir(cfg)
         dump_config(cfg, run_dir / "config.yaml")
@@ -224,7 +232,7 @@ def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = Fa
     if phase == "done":
         raise UserError(f"{run_dir} has finished ({path.name}); nothing to resume")
     task = rebuild_task(run_dir, cfg)  # the data must give the run's vocabulary again
-    pool = make_pool(cfg)
+    pool = _make_pool(cfg, task)
     try:
         _execute(cfg, task, pool, run_dir, quiet, resume_from=state)
     finally:

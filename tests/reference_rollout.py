@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from distributed_seqgan.acting.rollout import rollout_reward_sums
+from distributed_seqgan.acting.scoring import DiscriminatorScorer
 from distributed_seqgan.models import Discriminator, LSTMPolicy, sample_from_logits
 
 
@@ -44,5 +45,6 @@ def engine_rewards(
     bf16: bool = False,
 ) -> torch.Tensor:  # fmt: skip
     """The batched engine's rewards (B, T) from all N = u.shape[0] rollouts as one shard."""
-    sums, final = rollout_reward_sums(policy, disc, samples, u, bf16)  # (B, T-1), (B,)
+    score = DiscriminatorScorer(disc, bf16)
+    sums, final = rollout_reward_sums(policy, score, samples, u)  # (B, T-1), (B,)
     return torch.cat([sums / u.shape[0], final.unsqueeze(1)], dim=1)  # (B, T)

@@ -81,3 +81,35 @@ def test_nearest_mse_matches_brute_force():
     )
     assert nearest_mse(samples, refs, chunk=5) == pytest.approx(want, rel=1e-12)
     assert nearest_mse(refs[:3], refs) == 0.0
+
+
+def test_pg_bleu_reward_equals_nltk_without_smoothing():
+    """The PG-BLEU reward of every rollout completion (and of each sample itself) is nltk's
+    sentence_bleu, weights 1/3 each and no smoothing, against the references."""
+    import warnings
+
+    import torch
+    from nltk.translate.bleu_score import sentence_bleu
+
+    from distributed_seqgan.acting.rollout import complete_prefixes
+    from distributed_seqgan.acting.scoring import BleuScorer as RewardScorer
+    from distributed_seqgan.models import LSTMPolicy
+
+    g = torch.Generator().manual_seed(5)
+    policy = LSTMPolicy(12, 8, 8, 7)
+    policy.reset_parameters_normal(1.0, g)
+    refs = torch.randint(0, 12, (40, 7), generator=g).tolist()
+    samples = torch.randint(0, 12, (5, 7), generator=g)  # (B, T)
+    u = torch.rand(3, 6, 5, 7, generator=g, dtype=torch.float64)  # (R, T-1, B, T)
+    done = complete_prefixes(policy, samples, u)  # (T-1, R, B, T)
+    scores, final = RewardScorer(refs)(samples, done)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nltk warns about zero-count n-grams
+        want = [sentence_bleu(refs, h, weights=(1 / 3,) * 3) for h in done.reshape(-1, 7).tolist()]
+        want_final = [sentence_bleu(refs, h, weights=(1 / 3,) * 3) for h in samples.tolist()]
+    assert max(abs(a - b) for a, b in zip(scores.flatten().tolist(), want, strict=True)) < 1e-6
+    assert max(abs(a - b) for a, b in zip(final.tolist(), want_final, strict=True)) < 1e-6
+    assert any(w > 0 for w in want) and any(w < 1e-100 for w in want)  # both kinds occur
+    tables = RewardScorer(refs).tables
+    for h, w in zip(done.reshape(-1, 7).tolist(), want, strict=True):
+        assert abs(tables.scores(h, (3,), smoothing=False)[3] - w) < 1e-12

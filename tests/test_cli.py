@@ -88,6 +88,16 @@ def test_sample_prints_sequences(smoke_run):
     assert seqgan("sample", "--run", str(smoke_run), "-n", "5").stdout == res.stdout  # seeded
 
 
+def test_eval_writes_per_sequence_oracle_nlls(smoke_run, tmp_path):
+    out = tmp_path / "nll.txt"
+    res = seqgan("eval", "--run", str(smoke_run), "-n", "200", "--per-sequence", str(out))
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads(res.stdout)
+    values = [float(line) for line in out.read_text().splitlines()]
+    assert len(values) == 200 and len(set(values)) > 100
+    assert abs(sum(values) / 200 - metrics["nll_oracle"]) < 1e-5  # equal lengths: mean of means
+
+
 def test_help_explains_each_command():
     res = seqgan("--help")
     assert res.returncode == 0

@@ -83,3 +83,35 @@ def test_discriminator_loss_is_official():
     ce = torch.nn.functional.cross_entropy(logits, labels)
     l2 = (d.output.weight**2).sum() / 2 + (d.output.bias**2).sum() / 2
     torch.testing.assert_close(d.loss(logits, labels), ce + 0.2 * l2)
+
+
+def test_mixed_inputs_with_no_true_tokens_are_the_policys_own_samples():
+    cfg, _, data = _setup()
+    learner = Learner(cfg)
+    gen = learner.generator.eval()
+    u = uniforms((64, 10), 0, "ss-test")  # (B, T)
+    seqs = data[:64]
+    never = torch.zeros(64, 9, dtype=torch.bool)
+    mixed = gen.mixed_inputs(seqs, never, u[:, :9])
+    assert (mixed[:, 0] == gen.start_token).all()
+    assert torch.equal(mixed[:, 1:], gen.sample(u)[:, :-1])  # every input after the start
+    always = torch.ones(64, 9, dtype=torch.bool)
+    assert torch.equal(gen.mixed_inputs(seqs, always, u[:, :9]), gen.inputs_for(seqs))
+
+
+def test_scheduled_sampling_with_eps_fixed_at_one_is_mle_bit_for_bit():
+    cfg, _, data = _setup()
+    ss = Learner(load_config(None, [*SMALL, "algorithm=ss", "ss.eps_decay=0"]))
+    mle = Learner(cfg)
+    for epoch in range(2):
+        loss_ss, eps = ss.ss_epoch(data, epoch)
+        assert eps == 1.0 and loss_ss == mle.mle_epoch(data)
+    for (k, a), b in zip(
+        ss.generator.state_dict().items(), mle.generator.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), k
+    decayed = Learner(load_config(None, [*SMALL, "algorithm=ss", "ss.eps_decay=0.5"]))
+    decayed.ss_epoch(data, 0)  # eps 0.5: half the inputs are G's samples, so it differs
+    one = Learner(cfg)
+    one.mle_epoch(data)
+    assert not torch.equal(decayed.generator.output.weight, one.generator.output.weight)

@@ -22,6 +22,7 @@ from ray.cluster_utils import Cluster
 
 from distributed_seqgan.acting import ray_pool
 from distributed_seqgan.acting.backend import make_pool
+from distributed_seqgan.acting.scoring import reference_subset
 from distributed_seqgan.config import Config, dump_config, load_config
 from distributed_seqgan.errors import UserError, WorkerPoolError
 from distributed_seqgan.infra import checkpoint
@@ -58,7 +59,8 @@ def _train(cfg: Config, run_dir: Path, during: Callable[[object], None] | None =
     """Trains in this process with the config's pool; ``during(pool)`` runs in a thread."""
     run_dir.mkdir(parents=True, exist_ok=True)
     task, cfg = build_task(cfg)  # text tasks: the vocabulary size comes from the data
-    pool = make_pool(cfg)
+    refs = reference_subset(task.train, cfg.seed) if cfg.algorithm == "pg_bleu" else None
+    pool = make_pool(cfg, refs)
     logger = RunLogger(run_dir, quiet=True)
     learner = Learner(cfg)
     trainer = Trainer(cfg, learner, pool, task, logger, run_dir)
@@ -117,6 +119,21 @@ def test_text_task_local_and_ray_identical(cluster, tmp_path):
     ray_run = _train(_cfg("pool.backend=ray", *poems), tmp_path / "ray")
     _assert_same(_train(_cfg("pool.backend=local", *poems), tmp_path / "local"), ray_run)
     assert any("bleu2" in e for e in ray_run[1])
+
+
+def test_scheduled_sampling_local_and_ray_identical(cluster, tmp_path):
+    ss = ["algorithm=ss", "ss.eps_decay=0.3", "schedule.mle_epochs=3", "schedule.mle_eval_every=1"]
+    ray_run = _train(_cfg("pool.backend=ray", *ss), tmp_path / "ray")
+    _assert_same(_train(_cfg("pool.backend=local", *ss), tmp_path / "local"), ray_run)
+    assert [e["phase"] for e in ray_run[1]].count("ss") == 3
+
+
+def test_pg_bleu_local_and_ray_identical(cluster, tmp_path):
+    pg = ["algorithm=pg_bleu", "schedule.d_pretrain_rounds=0", "schedule.d_steps=0",
+          "schedule.adv_iterations=3", "schedule.adv_eval_every=1"]  # fmt: skip
+    ray_run = _train(_cfg("pool.backend=ray", *pg), tmp_path / "ray")
+    _assert_same(_train(_cfg("pool.backend=local", *pg), tmp_path / "local"), ray_run)
+    assert [e["phase"] for e in ray_run[1]].count("adversarial") == 3
 
 
 def test_spread_places_workers_on_different_nodes(cluster):

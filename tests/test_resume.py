@@ -171,3 +171,49 @@ def test_a_run_killed_in_d_pretraining_resumes_from_its_periodic_checkpoint(tmp_
     assert (_state(cut)["phase"], _state(cut)["step"]) == ("d_pretrain", 4)
     resume(cut, quiet=True)
     _assert_same_run(cut, ref)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "stream", "step", "extra"),
+    [("ss", "eval/ss", 1, ["ss.eps_decay=0.3"]), ("mle", "eval/mle", 2, [])],
+)
+def test_baselines_resume_exactly(tmp_path, algorithm, stream, step, extra):
+    sets = [f"algorithm={algorithm}", "schedule.mle_epochs=4", "schedule.mle_eval_every=1", *extra]
+    ref = train(load_config(SMOKE, [*sets, f"run.out_dir={tmp_path}", "run.name=ref"]), quiet=True)
+    cfg = load_config(SMOKE, [*sets, f"run.out_dir={tmp_path}", "run.name=cut"])
+    with pytest.raises(WorkerPoolError):
+        train(cfg, quiet=True, pool=FailingPool(make_pool(cfg), "sample", stream, step))
+    cut = tmp_path / "cut"
+    assert (checkpoint.load(cut / "checkpoints" / "interrupted.pt")["phase"]) == algorithm
+    resume(cut, quiet=True)
+    a, b = _state(cut), _state(ref)
+    assert (a["phase"], a["step"]) == (b["phase"], b["step"]) == ("done", 0)
+    for k, v in a["learner"]["generator"].items():
+        assert torch.equal(v, b["learner"]["generator"][k]), k
+    assert _events(cut) == _events(ref)
+    assert [e["phase"] for e in _events(ref)].count(algorithm) == 4
+
+
+PG_BLEU = ["algorithm=pg_bleu", "schedule.d_pretrain_rounds=0", "schedule.d_steps=0",
+           "schedule.adv_iterations=4", "schedule.adv_eval_every=1"]  # fmt: skip
+
+
+def test_pg_bleu_resumes_exactly(tmp_path, capfd):
+    from distributed_seqgan.acting.scoring import reference_subset
+
+    ref = train(load_config(SMOKE, [*PG_BLEU, f"run.out_dir={tmp_path}", "run.name=ref"]))
+    out = capfd.readouterr().out  # smoke's 4 rollouts: allowed, and said
+    assert (
+        "BLEU-3 rewards" in out and "note: the official PG-BLEU uses 1 rollout, this run 4" in out
+    )
+    cfg = load_config(SMOKE, [*PG_BLEU, f"run.out_dir={tmp_path}", "run.name=cut"])
+    refs = reference_subset(build_task(cfg)[0].train, cfg.seed)
+    with pytest.raises(WorkerPoolError):
+        train(cfg, quiet=True, pool=FailingPool(make_pool(cfg, refs), "rollout_rewards", None, 2))
+    cut = tmp_path / "cut"
+    resume(cut, quiet=True)
+    a, b = _state(cut), _state(ref)
+    assert (a["phase"], a["step"]) == (b["phase"], b["step"]) == ("done", 4)
+    for k, v in a["learner"]["generator"].items():
+        assert torch.equal(v, b["learner"]["generator"][k]), k
+    assert _events(cut) == _events(ref)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..config import Config
 from ..errors import ConfigError
 from .pool import LocalPool, WorkerPool
 from .worker import RolloutWorker
 
 
-def make_pool(cfg: Config) -> WorkerPool:
-    """The pool ``pool.backend`` names, with ``pool.workers`` workers."""
+def make_pool(cfg: Config, references: Sequence[Sequence[int]] | None = None) -> WorkerPool:
+    """The pool ``pool.backend`` names, with ``pool.workers`` workers; ``references``: the
+    BLEU reward's (``algorithm: pg_bleu``), given to each worker once."""
     if cfg.pool.backend == "local":
-        workers = [RolloutWorker(cfg) for _ in range(cfg.pool.workers)]
+        workers = [RolloutWorker(cfg, references=references) for _ in range(cfg.pool.workers)]
         return LocalPool(workers, cfg.pool.sample_chunk)
     if cfg.pool.backend == "ray":
         from .ray_pool import RayPool  # ray is imported only when a run asks for it
 
-        return RayPool(cfg)
+        return RayPool(cfg, references)
     raise ConfigError(f"pool.backend: unsupported backend {cfg.pool.backend!r}")

@@ -27,7 +27,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import ray
@@ -156,8 +156,9 @@ def check_versions(driver: dict[str, str], workers: list[dict[str, Any]]) -> Non
 class RayPool:
     """K Ray actors running :class:`RolloutWorker`; see the module docstring."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, references: Sequence[Sequence[int]] | None = None) -> None:
         init_ray(cfg)
+        self.references = references
         self.cfg = cfg
         r = cfg.ray
         self.threads = max(1, math.ceil(r.cpus_per_worker))
@@ -217,7 +218,7 @@ class RayPool:
             placement_group=self.pg, placement_group_bundle_index=i
         )
         return self._remote.options(**self._options, scheduling_strategy=strategy).remote(
-            self.cfg, self.threads
+            self.cfg, self.threads, self.references
         )
 
     # ------------------------------------------------------------------ interface

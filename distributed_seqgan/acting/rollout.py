@@ -20,6 +20,8 @@ is the plain loop this must agree with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from ..models.discriminator import Discriminator
@@ -129,19 +131,17 @@ def score_rollouts(
 @torch.no_grad()
 def rollout_reward_sums(
     policy: LSTMPolicy,
-    disc: Discriminator,
+    score: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
     samples: torch.Tensor,
     u: torch.Tensor,
-    bf16: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum over the given rollouts of D(completion) per sample and prefix length, and D of
-    the samples themselves.
+    """Sum over the given rollouts of the reward of each completion, per sample and prefix
+    length, and the reward of the samples themselves; ``score`` is a scorer
+    (``scoring.py``: D, or BLEU).
 
     samples (B, T); u (R, T-1, B, T) -> (sums (B, T-1), final (B,)). Divide the sums by the
     total rollout count N (over all shards) to get the rewards of positions 1..T-1.
-    ``bf16`` scores with D under bfloat16 autocast (see docs/benchmarks.md for accuracy).
     """
     done = complete_prefixes(policy, samples, u)  # (T-1, R, B, T)
-    with torch.autocast(samples.device.type, dtype=torch.bfloat16, enabled=bf16):
-        scores, final = score_rollouts(disc, samples, done)  # (T-1, R, B), (B,)
+    scores, final = score(samples, done)  # (T-1, R, B), (B,)
     return scores.sum(dim=1).T.contiguous(), final  # (B, T-1), (B,)

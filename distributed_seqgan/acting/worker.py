@@ -13,6 +13,7 @@ same shard on another worker, gives the same answer.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -23,6 +24,7 @@ from ..models.build import build_discriminator, build_generator, resolve_device
 from ..seeding import uniforms
 from .messages import RolloutShard, SampleShard, ShardResult, StaleWeightsError, Weights
 from .rollout import rollout_reward_sums
+from .scoring import BleuScorer, DiscriminatorScorer, Scorer
 
 
 def rollout_uniforms(
@@ -43,7 +45,12 @@ def sample_uniforms(seed: int, shard: SampleShard, seq_len: int) -> torch.Tensor
 class RolloutWorker:
     """Computes rollout rewards and samples for the learner; see the module docstring."""
 
-    def __init__(self, cfg: Config, threads: int | None = None) -> None:
+    def __init__(
+        self, cfg: Config, threads: int | None = None,
+        references: Sequence[Sequence[int]] | None = None,
+    ) -> None:  # fmt: skip
+        """``references``: the PG-BLEU baseline's reward references (sent once, with the
+        worker's construction; Ray sends them again only to a restarted actor)."""
         keep_freed_memory()  # scoring reallocates the same large buffers chunk after chunk
         if threads is not None:
             torch.set_num_threads(threads)
@@ -52,6 +59,11 @@ class RolloutWorker:
         self.generator = build_generator(cfg).to(self.device).eval()
         self.rollout_policy = build_generator(cfg).to(self.device).eval()
         self.discriminator = build_discriminator(cfg).to(self.device).eval()
+        self.score: Scorer = DiscriminatorScorer(self.discriminator, cfg.discriminator.bf16_rewards)
+        if cfg.algorithm == "pg_bleu":
+            if not references:
+                raise ValueError("algorithm pg_bleu: the workers need the BLEU references")
+            self.score = BleuScorer(references)
         self.version = -1
 
     def describe(self) -> dict[str, Any]:
@@ -95,9 +107,7 @@ class RolloutWorker:
             ]
         )  # (R, T-1, b, T)
         samples = samples.to(self.device)
-        sums, final = rollout_reward_sums(
-            self.rollout_policy, self.discriminator, samples, u, self.cfg.discriminator.bf16_rewards
-        )  # (b, T-1), (b,)
+        sums, final = rollout_reward_sums(self.rollout_policy, self.score, samples, u)
         return ShardResult(version, shard, sums.cpu(), final.cpu() if shard.scores_final else None)
 
     def sample(self, version: int, shard: SampleShard) -> tuple[int, torch.Tensor]:

@@ -27,14 +27,14 @@ class RunLogger:
     def __init__(
         self,
         run_dir: Path,
-        stream: TextIO | None = sys.stdout,
+        stream: TextIO | None = None,
         quiet: bool = False,
         sinks: tuple[Sink, ...] = (),
     ) -> None:
         self.sinks = sinks
         self.path = run_dir / "metrics.jsonl"
         self._file = open_append(self.path)
-        self.stream = None if quiet else stream
+        self.stream = None if quiet else (stream or sys.stdout)  # sys.stdout as of now
         self.t0 = time.perf_counter()
 
     def elapsed(self) -> float:

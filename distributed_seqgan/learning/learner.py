@@ -25,7 +25,7 @@ from ..errors import DataError
 from ..infra import checkpoint
 from ..models import Discriminator, LSTMPolicy
 from ..models.build import build_discriminator, build_generator, resolve_device
-from ..seeding import derive_seed
+from ..seeding import derive_seed, uniforms
 from ..seeding import generator as keyed_generator
 
 
@@ -75,6 +75,34 @@ class Learner:
             self._g_update(self.mle_opt, loss)
             losses.append(loss.item())
         return sum(losses) / max(len(losses), 1)
+
+    def ss_epoch(self, data: torch.Tensor, epoch: int) -> tuple[float, float]:
+        """One scheduled-sampling pass over data (n, T) in whole batches, with the MLE
+        optimizer and loss on the true tokens; returns (mean loss, eps). Coins and draws
+        are keyed by (seed, epoch, batch); where every coin says "true" no draw is made, so
+        eps = 1 is MLE exactly."""
+        cfg, ss = self.cfg, self.cfg.ss
+        eps = max(ss.eps_min, ss.eps_start - ss.eps_decay * (epoch + 1))
+        self.generator.train()
+        bs, t = cfg.schedule.batch_size, cfg.generator.seq_len
+        run_coin = uniforms((1, 1), cfg.seed, "ss-coin/run").item()  # the official constant
+        losses = []
+        for i, start in enumerate(range(0, data.shape[0] - bs + 1, bs)):
+            batch = data[start : start + bs].to(self.device)  # (B, T)
+            if ss.coin == "per_run":
+                coins = torch.full((bs, t - 1), run_coin, dtype=torch.float64)
+            else:
+                coins = uniforms((bs, t - 1), cfg.seed, "ss-coin", epoch, i)  # (B, T-1)
+            use_true = (coins < eps).to(self.device)
+            inputs = None
+            if not bool(use_true.all()):
+                u = uniforms((bs, t - 1), cfg.seed, "ss-draw", epoch, i)  # (B, T-1)
+                inputs = self.generator.mixed_inputs(batch, use_true, u.to(self.device))
+            weights = torch.full(batch.shape, 1.0 / batch.numel(), device=self.device)
+            loss = self.generator.weighted_nll(batch, weights, inputs)
+            self._g_update(self.mle_opt, loss)
+            losses.append(loss.item())
+        return sum(losses) / max(len(losses), 1), eps
 
     def pg_step(self, samples: torch.Tensor, rewards: torch.Tensor) -> float:
         """One policy-gradient step on samples (B, T) with rewards Q (B, T)."""

@@ -35,8 +35,14 @@ from ..seeding import uniforms
 from ..tasks import Task, whole_batches
 from .learner import Learner
 
-PHASES = ("mle", "d_pretrain", "adversarial", "done")  # in run order
+PHASES = ("mle", "ss", "d_pretrain", "adversarial", "done")  # in run order
 Position = tuple[str, int]  # (phase, next step in it)
+
+
+def first_position(cfg: Config) -> Position:
+    """Where a fresh run starts: scheduled sampling trains from scratch; the others
+    start with MLE."""
+    return ("ss", 0) if cfg.algorithm == "ss" else ("mle", 0)
 
 
 class Trainer:
@@ -48,7 +54,7 @@ class Trainer:
         self.logger, self.run_dir = logger, run_dir
         # (position, learner state at its start): what interrupted.pt holds. One attribute,
         # set in one assignment, so a signal can never find the two out of step.
-        self._unit_start: tuple[Position, dict] = (("mle", 0), learner.state_dict())
+        self._unit_start: tuple[Position, dict] = (first_position(cfg), learner.state_dict())
         self._published_at: int | None = None  # learner.updates at the last publish
         s = cfg.schedule
         self.n_generated = whole_batches(s.generated_num, s.batch_size)
@@ -113,6 +119,22 @@ class Trainer:
                 self.evaluate("mle", epoch)
         self.save("mle", "mle", s.mle_epochs)
 
+    def scheduled_sampling(self, first_epoch: int = 0) -> None:
+        """The SS baseline: ``schedule.mle_epochs`` epochs of scheduled sampling, evaluated
+        every ``mle_eval_every``; latest.pt every ``checkpoint_every`` epochs."""
+        s, log = self.cfg.schedule, self.logger
+        log.info(f"scheduled sampling: {s.mle_epochs} epochs, coin {self.cfg.ss.coin}")
+        for epoch in range(first_epoch, s.mle_epochs):
+            self.start_unit("ss", epoch)
+            t0 = time.perf_counter()
+            loss, eps = self.learner.ss_epoch(self.positives, epoch)
+            log.log("ss", epoch, ss_loss=loss, eps=eps, epoch_s=time.perf_counter() - t0)
+            if epoch % s.mle_eval_every == 0 or epoch == s.mle_epochs - 1:
+                self.publish()
+                self.evaluate("ss", epoch)
+            if (epoch + 1) % s.checkpoint_every == 0:
+                self.save("latest", "ss", epoch + 1)
+
     def pretrain_discriminator(self, first_round: int = 0) -> None:
         s, log = self.cfg.schedule, self.logger
         log.info(f"D pretraining: {s.d_pretrain_rounds} rounds x {s.d_epochs} epochs")
@@ -148,9 +170,13 @@ class Trainer:
 
     def adversarial_training(self, first_iteration: int = 0) -> None:
         s = self.cfg.schedule
+        reward = "BLEU-3" if self.cfg.algorithm == "pg_bleu" else "D"
         self.logger.info(
-            f"adversarial training: {s.adv_iterations} iterations, {s.rollout_num} rollouts"
+            f"adversarial training: {s.adv_iterations} iterations, {s.rollout_num} rollouts, "
+            f"{reward} rewards"
         )
+        if self.cfg.algorithm == "pg_bleu" and s.rollout_num != 1:
+            self.logger.info(f"note: the official PG-BLEU uses 1 rollout, this run {s.rollout_num}")
         if first_iteration == 0:  # a run resumed later keeps its saved rollout policy
             self.learner.reset_rollout_policy()
         for it in range(first_iteration, s.adv_iterations):
@@ -160,11 +186,12 @@ class Trainer:
                 self.save("latest", "adversarial", it + 1)
         self.save("latest", "done", s.adv_iterations)
 
-    def run(self, start: Position = ("mle", 0)) -> None:
+    def run(self, start: Position | None = None) -> None:
         """Algorithm 1 (see the module docstring), from ``start`` (a checkpoint's position)
         on. If the pool gives up (workers failing past their restart budget) or a signal
         stops the run, writes the state at the start of the unfinished unit to
         ``checkpoints/interrupted.pt``, with that unit's position, and re-raises."""
+        start = first_position(self.cfg) if start is None else start
         if start[0] not in PHASES:
             raise ValueError(f"unknown phase {start[0]!r}")
         try:
@@ -180,8 +207,19 @@ class Trainer:
 
     def _run(self, phase: str, step: int) -> None:
         self.prepare_data()
+        algorithm = self.cfg.algorithm
+        if algorithm == "ss":  # a baseline: generator training only
+            if phase == "ss":
+                self.scheduled_sampling(step)
+            self.save("latest", "done", 0)
+            self.logger.info("done")
+            return
         if phase == "mle":
             self.pretrain_generator(step)
+            if algorithm == "mle":  # the MLE baseline stops here
+                self.save("latest", "done", 0)
+                self.logger.info("done")
+                return
             phase, step = "d_pretrain", 0
         if phase == "d_pretrain":
             self.pretrain_discriminator(step)

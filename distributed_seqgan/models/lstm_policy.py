@@ -119,13 +119,17 @@ class LSTMPolicy(nn.Module):
         logp = torch.log_softmax(self(seqs), dim=-1)  # (B, T, V)
         return logp.gather(-1, seqs.unsqueeze(-1)).squeeze(-1)  # (B, T)
 
-    def weighted_nll(self, seqs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def weighted_nll(
+        self, seqs: torch.Tensor, weights: torch.Tensor, inputs: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """sum_{b,t} weights[b, t] * -log pi(y_bt | y_b<t) for seqs, weights (B, T).
 
-        The training loss of both MLE (weights 1/(B T)) and the policy gradient (weights =
-        rewards), through the fused chunked projection + NLL (see ``linear_nll.py``).
+        The training loss of MLE (weights 1/(B T)), the policy gradient (weights = rewards)
+        and scheduled sampling (``inputs`` other than teacher forcing's), through the fused
+        chunked projection + NLL (see ``linear_nll.py``).
         """
-        hidden, _ = self.lstm(self.embedding(self.inputs_for(seqs)))  # (B, T, H)
+        inputs = self.inputs_for(seqs) if inputs is None else inputs  # (B, T)
+        hidden, _ = self.lstm(self.embedding(inputs))  # (B, T, H)
         flat = hidden.reshape(-1, hidden.shape[-1])  # (B T, H)
         return linear_weighted_nll(flat, self.output, seqs.reshape(-1), weights.reshape(-1))
 
@@ -161,6 +165,24 @@ class LSTMPolicy(nn.Module):
             sl = slice(start, start + DRAW_CHUNK_ROWS)
             out[sl] = sample_from_logits(self._logits(hidden[sl], w), u[sl])
         return out
+
+    @torch.no_grad()
+    def mixed_inputs(
+        self, seqs: torch.Tensor, use_true: torch.Tensor, u: torch.Tensor
+    ) -> torch.Tensor:
+        """Scheduled sampling's inputs for targets seqs (B, T): after the start token, the
+        input at t+1 is y_t where use_true[:, t], else a token drawn from this policy given
+        the inputs so far, with uniform u[:, t]; use_true, u: (B, T-1) -> (B, T).
+
+        With every use_true False this is :meth:`sample` (same steps, same draws)."""
+        inputs = torch.empty_like(seqs)
+        inputs[:, 0] = self.start_token
+        tokens, state = inputs[:, 0], None
+        for t in range(seqs.shape[1] - 1):
+            hidden, state = self.step(tokens, state)  # (B, H)
+            tokens = torch.where(use_true[:, t], seqs[:, t], self.draw(hidden, u[:, t]))
+            inputs[:, t + 1] = tokens
+        return inputs
 
     @torch.no_grad()
     def sample(self, u: torch.Tensor) -> torch.Tensor:

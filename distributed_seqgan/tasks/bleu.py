@@ -15,6 +15,7 @@ the table also keeps which reference holds the maximum and the runner-up count.
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Hashable, Sequence
 
@@ -57,9 +58,11 @@ class BleuScorer:
         return min(candidates, key=lambda length: (abs(length - hyp_len), length))
 
     def scores(
-        self, hypothesis: Tokens, orders: Sequence[int], exclude: int | None = None
-    ) -> dict[int, float]:
-        """BLEU-n for each n in ``orders`` (uniform weights 1/n, smoothing method1).
+        self, hypothesis: Tokens, orders: Sequence[int], exclude: int | None = None,
+        smoothing: bool = True,
+    ) -> dict[int, float]:  # fmt: skip
+        """BLEU-n for each n in ``orders`` (uniform weights 1/n); smoothing method1, or
+        none (nltk's method0: a zero precision counts as the smallest float).
 
         ``exclude``: index of a reference to leave out (self-BLEU).
         """
@@ -80,7 +83,8 @@ class BleuScorer:
         hyp_len = len(hypothesis)
         ref_len = self._closest_length(hyp_len, exclude)
         bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
-        p = [(EPSILON / d) if m == 0 else m / d for m, d in zip(nums, dens, strict=True)]
+        zero = (lambda d: EPSILON / d) if smoothing else (lambda d: sys.float_info.min)
+        p = [zero(d) if m == 0 else m / d for m, d in zip(nums, dens, strict=True)]
         out: dict[int, float] = {}
         for n in orders:
             w = 1.0 / n

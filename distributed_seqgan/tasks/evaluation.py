@@ -14,6 +14,7 @@ from ..config import Config, load_config
 from ..data.text import Vocab
 from ..errors import UserError
 from ..infra import checkpoint
+from ..infra.files import write_atomic
 from ..infra.memory import check_samples
 from ..models import LSTMPolicy
 from ..models.build import build_generator
@@ -21,6 +22,8 @@ from ..seeding import generator as keyed_generator
 from ..seeding import uniforms
 from . import rebuild_task
 from .base import Task
+from .metrics import per_sequence_nll
+from .synthetic import SyntheticTask
 
 
 def load_generator(run: Path, name: str) -> tuple[Config, LSTMPolicy]:
@@ -47,15 +50,25 @@ def render(run: Path, seqs: torch.Tensor, ids: bool = False) -> list[str]:
     return [" ".join(map(str, row)) for row in seqs.tolist()]
 
 
-def evaluate_checkpoint(run: Path, name: str, n: int | None, seed: int) -> dict[str, float]:
-    """The task's metrics of ``n`` fresh samples (default schedule.generated_num)."""
+def evaluate_checkpoint(
+    run: Path, name: str, n: int | None, seed: int, per_sequence: Path | None = None
+) -> dict[str, float]:
+    """The task's metrics of ``n`` fresh samples (default schedule.generated_num). With
+    ``per_sequence``, each sample's mean per-token NLL under the oracle goes to that file,
+    one per line: what a significance test between two methods compares."""
     cfg, gen = load_generator(run, name)
     n = cfg.schedule.generated_num if n is None else n
     if n < 2:
         raise UserError("-n must be >= 2")
     check_samples(n, gen.seq_len)
     task = rebuild_task(run, cfg)
-    return {"samples": n, **task.evaluate(generate(gen, n, seed, "cli-eval"), gen)}
+    if per_sequence is not None and not isinstance(task, SyntheticTask):
+        raise UserError(f"--per-sequence: task {cfg.task} has no oracle (synthetic task only)")
+    samples = generate(gen, n, seed, "cli-eval")  # (n, T)
+    if per_sequence is not None:
+        nll = per_sequence_nll(task.oracle, samples).tolist()  # (n,)
+        write_atomic(per_sequence, lambda f: f.write("".join(f"{x:.6f}\n" for x in nll).encode()))
+    return {"samples": n, **task.evaluate(samples, gen)}
 
 
 def evaluate_real_data(task: Task, n: int, seed: int) -> dict[str, float]:
