@@ -46,6 +46,7 @@ def test_smoke_training_writes_the_run_directory(smoke_run):
     )
     evals = [e for e in events if e["phase"] == "eval"]
     assert [(e["eval_phase"], e["step"]) for e in evals] == [
+        ("init", 0),  # the untrained generator: the paper's Random row
         ("mle", 0),
         ("mle", 2),
         ("adversarial", 0),

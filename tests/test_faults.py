@@ -57,7 +57,7 @@ def test_four_unnamed_runs_started_at_once_get_four_consistent_directories(tmp_p
     for d in dirs:
         seeds.add(load_config(d / "config.yaml").seed)
         keys = [(e["phase"], e.get("eval_phase"), e["step"]) for e in read_metrics(d)]
-        assert len(keys) == len(set(keys)) == 12, d  # one run's events, none twice
+        assert len(keys) == len(set(keys)) == 13, d  # one run's events, none twice
         assert (d / "checkpoints" / "latest.pt").is_file()
     assert seeds == {7, 8, 9, 10}
 

@@ -50,7 +50,7 @@ def test_smoke_training_on_a_slice_of_each_corpus(name, tmp_path):
         89 if name == "music" else len(Vocab.load(run_dir / "vocab.json"))
     )
     evals = [e for e in read_metrics(run_dir) if e["phase"] == "eval"]
-    assert [e["eval_phase"] for e in evals] == ["mle", "mle", "adversarial", "adversarial"]
+    assert [e["eval_phase"] for e in evals] == ["init", "mle", "mle", "adversarial", "adversarial"]
     for e in evals:
         assert e.keys() >= BLEU_KEYS and all(0.0 <= e[k] <= 1.0 for k in BLEU_KEYS)
         assert e["bleu2"] >= e["bleu3"] >= e["bleu4"] >= e["bleu5"]  # smoothed, so not strict

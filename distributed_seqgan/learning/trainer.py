@@ -30,18 +30,23 @@ from ..acting.pool import WorkerPool
 from ..config import Config
 from ..errors import WorkerPoolError
 from ..infra import checkpoint
-from ..infra.tracking import RunLogger
+from ..infra.tracking import RunLogger, read_metrics
 from ..seeding import uniforms
 from ..tasks import Task, whole_batches
 from .learner import Learner
 
-PHASES = ("mle", "ss", "d_pretrain", "adversarial", "done")  # in run order
+PHASES = ("init", "mle", "ss", "d_pretrain", "adversarial", "done")  # in run order
 Position = tuple[str, int]  # (phase, next step in it)
 
 
 def first_position(cfg: Config) -> Position:
-    """Where a fresh run starts: scheduled sampling trains from scratch; the others
-    start with MLE."""
+    """Where a fresh run starts: the untrained generator's evaluation (the paper's Random
+    row), before any update."""
+    return ("init", 0)
+
+
+def first_training_position(cfg: Config) -> Position:
+    """Scheduled sampling trains from scratch; the other algorithms start with MLE."""
     return ("ss", 0) if cfg.algorithm == "ss" else ("mle", 0)
 
 
@@ -207,6 +212,25 @@ class Trainer:
 
     def _run(self, phase: str, step: int) -> None:
         self.prepare_data()
+        if phase == "init":  # the paper's Random row: G before any update
+            self.publish()
+            self.evaluate("init", 0)
+            phase, step = first_training_position(self.cfg)
+        self._train(phase, step)
+        self.report_best()
+
+    def report_best(self) -> None:
+        """The final and the best NLL-oracle of the run so far (the official baselines
+        report the best), from metrics.jsonl, so a resumed run counts its earlier part."""
+        evals = [e for e in read_metrics(self.run_dir) if "nll_oracle" in e]
+        if evals:
+            best = min(evals, key=lambda e: e["nll_oracle"])
+            self.logger.info(
+                f"NLL-oracle: final {evals[-1]['nll_oracle']:.4f}, best {best['nll_oracle']:.4f} "
+                f"({best['eval_phase']} {best['step']})"
+            )
+
+    def _train(self, phase: str, step: int) -> None:
         algorithm = self.cfg.algorithm
         if algorithm == "ss":  # a baseline: generator training only
             if phase == "ss":
