@@ -17,6 +17,7 @@ from typing import Protocol
 import torch
 
 from ..models.discriminator import Discriminator
+from ..seeding import generator as keyed_generator
 from ..tasks.bleu import BleuScorer as BleuTables
 from .rollout import score_rollouts, unique_rows
 
@@ -67,7 +68,5 @@ class BleuScorer:
 def reference_subset(train: torch.Tensor, seed: int, fraction: float = 0.4) -> list[list[int]]:
     """The PG-BLEU baseline's references: a fixed, seeded ``fraction`` of the positives
     (n, T), as token lists."""
-    from ..seeding import generator as keyed_generator
-
     order = torch.randperm(len(train), generator=keyed_generator(seed, "pg-bleu-references"))
     return train[order[: max(1, int(fraction * len(train)))]].tolist()
