@@ -41,8 +41,10 @@ def main() -> int:
     mle_epochs = sum(1 for e in events if e["phase"] == "mle")
     rows = []
     for e in evals:
-        # x axis: MLE epochs, then adversarial iterations after them (as the paper's Fig. 2)
-        x = e["step"] if e["eval_phase"] == "mle" else mle_epochs + e["step"]
+        # x axis: MLE (or SS) epochs, then adversarial iterations after them (as the paper's
+        # Fig. 2); the untrained generator ("init") at -1, before the first update
+        own = {"init": -1, "mle": e["step"], "ss": e["step"]}
+        x = own.get(e["eval_phase"], mle_epochs + e["step"])
         rows.append((x, e["eval_phase"], e["step"], [e[m] for m in metrics], e["time_s"]))
     print("| x | phase | step | " + " | ".join(metrics) + " | wall time (s) |")
     print("|---|---|---|" + "---|" * len(metrics) + "---|")
