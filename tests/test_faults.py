@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_resume import _assert_same_run, _events
+from test_resume import _assert_same_run
 
 from distributed_seqgan.config import load_config
 from distributed_seqgan.infra.tracking import read_metrics
@@ -166,18 +166,4 @@ def test_a_signal_stops_in_one_line_and_the_run_resumes_exactly(
                    env={**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"})  # fmt: skip
     assert again.wait(timeout=300) == 0, again.communicate()
     # the same numbers as the run that was never stopped (the backend does not matter)
-    assert _events(tmp_path / "sig") == _events(long_reference)
-    _assert_same_run_at(tmp_path / "sig", long_reference, 30)
-
-
-def _assert_same_run_at(a: Path, b: Path, iterations: int) -> None:
-    import torch
-
-    from distributed_seqgan.infra import checkpoint
-
-    sa = checkpoint.load(a / "checkpoints" / "latest.pt")
-    sb = checkpoint.load(b / "checkpoints" / "latest.pt")
-    assert (sa["phase"], sa["step"]) == (sb["phase"], sb["step"]) == ("done", iterations)
-    for part in ("generator", "discriminator"):
-        for k, v in sa["learner"][part].items():
-            assert torch.equal(v, sb["learner"][part][k]), (part, k)
+    _assert_same_run(tmp_path / "sig", long_reference, done_step=30)
