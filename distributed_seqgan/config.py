@@ -55,7 +55,9 @@ class DataConfig:
     file (``corpus`` for a known one, or ``path`` for your own), tokenized and split as the
     keys below say; the vocabulary (and so ``generator.vocab_size``) comes from the data,
     and the maximum sample length is ``generator.seq_len`` tokens (``long_lines`` says what
-    happens to longer lines). music: the Nottingham piano rolls (``corpus: nottingham-mat``).
+    happens to longer lines). ``test_path`` makes a separate file the test set (a published
+    benchmark's), encoded with the training vocabulary. music: the Nottingham piano rolls
+    (``corpus: nottingham-mat``), with their own train/test split.
     """
 
     dir: str | None = None  # else $SEQGAN_DATA_DIR, else the cache (with download)
@@ -71,6 +73,7 @@ class DataConfig:
     min_count: int = _f(1, ge=1)  # rarer tokens become <unk>
     max_vocab: int | None = _f(None, ge=4)  # cap, incl. <end> and <unk>
     test_fraction: float = _f(0.1, gt=0.0, lt=1.0)  # seeded split by line
+    test_path: str | None = None  # text: a fixed test file instead (test_fraction unused)
 
 
 @dataclass(frozen=True)

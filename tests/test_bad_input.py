@@ -58,6 +58,7 @@ CONFIG_CASES: list[tuple[str, str]] = [
     ("data.test_fraction=0", "data.test_fraction: must be > 0.0"),
     ("data.test_fraction=1", "data.test_fraction: must be < 1.0"),
     ("data.max_lines=0", "data.max_lines: must be >= 1"),
+    ("data.test_path=t.txt", "data.test_path: task synthetic draws its test set from the oracle"),
     ("data.drop_patterns=x", "data.drop_patterns: expected list"),
     ("oracle.kind=fancy", "oracle.kind: expected one of"),
     ("oracle.seed=-3", "oracle.seed: must be >= 0"),
@@ -305,6 +306,29 @@ def _cases(ws: Path) -> dict[str, tuple[list[str], str, dict[str, str]]]:
         ),
         # corpora
         "corpus missing": ([*text, f"data.path={ws / 'nope.txt'}"], "nope.txt", {}),
+        "test file missing": (
+            [
+                *text,
+                f"data.path={ws / 'corpus-long.txt'}",
+                "--set",
+                "generator.seq_len=40",
+                "--set",
+                f"data.test_path={ws / 'nope-test.txt'}",
+            ],
+            "text corpus not found: " + str(ws / "nope-test.txt"),
+            {},
+        ),  # fmt: skip
+        "test file for music": (
+            [
+                "train",
+                "--config",
+                str(REPO / "configs" / "music-cpu.yaml"),
+                "--set",
+                "data.test_path=x.txt",
+            ],
+            "data.test_path: task music uses the Nottingham file's own test split",
+            {},
+        ),  # fmt: skip
         "corpus empty": ([*text, f"data.path={ws / 'corpus-empty.txt'}"], "no samples", {}),
         "corpus latin-1": ([*text, f"data.path={ws / 'corpus-latin1.txt'}"], "not UTF-8 text", {}),
         "corpus long line": (

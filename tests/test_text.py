@@ -129,3 +129,43 @@ def test_bad_corpora_get_one_line_errors(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="text corpus not found"):
         text.read_lines(tmp_path / "nope.txt")
+
+
+def test_a_fixed_test_file_is_the_test_set_and_the_bleu_references(tmp_path):
+    """data.test_path: the test set is exactly that file, encoded with the training
+    vocabulary (unknown tokens counted), and BLEU is against its own tokens (nltk agrees)."""
+    import torch
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    from distributed_seqgan.config import load_config
+    from distributed_seqgan.tasks import build_task
+
+    train, test = tmp_path / "train.txt", tmp_path / "test.txt"
+    train.write_text("the cat sat\nthe dog sat\na cat ran\n" * 30, encoding="utf-8")
+    test.write_text("the cat ran\nthe emu sat down\n", encoding="utf-8")
+    smoke = Path(__file__).resolve().parent.parent / "configs" / "smoke.yaml"
+    cfg = load_config(smoke, ["task=text", f"data.path={train}", f"data.test_path={test}",
+                              "data.tokenizer=whitespace", "generator.seq_len=6",
+                              "data.test_fraction=0.5", "eval.bleu_samples=3",
+                              "eval.self_bleu_samples=2"])  # fmt: skip
+    task, built = build_task(cfg)
+    assert len(task.train) == 90  # the whole training file: no split
+    assert task.references == [["the", "cat", "ran"], ["the", "emu", "sat", "down"]]
+    the, sat = task.vocab.id("the"), task.vocab.id("sat")
+    assert task.test[1].tolist() == [the, UNK_ID, sat, UNK_ID, END_ID, END_ID]  # emu, down
+    assert task.test_unknown == 2 and "2 of 7 tokens" in task.summary()
+    samples = torch.tensor([task.vocab.encode(r, 6) for r in (["the", "cat", "sat"],
+                            ["a", "cat", "ran"], ["the", "dog", "sat", "sat"])])  # fmt: skip
+    got = task.evaluate(samples, None)
+    smooth = SmoothingFunction().method1
+    for n in (2, 3):
+        want = sum(
+            sentence_bleu(task.references, task.vocab.decode_tokens(row), weights=(1 / n,) * n,
+                          smoothing_function=smooth)
+            for row in samples.tolist()
+        ) / len(samples)  # fmt: skip
+        assert got[f"bleu{n}"] == pytest.approx(want, abs=1e-12)
+    assert built.generator.vocab_size == len(task.vocab) == 2 + 6  # no test token added
+    with pytest.raises(DataError, match="text corpus not found"):
+        build_task(load_config(smoke, ["task=text", f"data.path={train}",
+                                       f"data.test_path={tmp_path / 'nope.txt'}"]))  # fmt: skip

@@ -16,6 +16,7 @@ comparable with the references token for token.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -96,8 +97,12 @@ class Vocab:
         """Token ids padded with ``<end>`` to seq_len; a line of exactly seq_len has no end."""
         if len(tokens) > seq_len:
             raise ValueError(f"{len(tokens)} tokens do not fit seq_len {seq_len}")
-        ids = [self._index.get(t, UNK_ID) for t in tokens]  # type: ignore[attr-defined]
+        ids = [self.id(t) for t in tokens]
         return ids + [END_ID] * (seq_len - len(ids))
+
+    def id(self, token: str) -> int:
+        """The token's id; ``<unk>``'s for a token outside the vocabulary."""
+        return self._index.get(token, UNK_ID)  # type: ignore[attr-defined]
 
     def decode_tokens(self, ids: Sequence[int]) -> list[str]:
         """Tokens up to the first ``<end>``."""
@@ -161,8 +166,10 @@ class EncodedCorpus:
     vocab: Vocab
     train: torch.Tensor  # (n_train, T) int64
     test: torch.Tensor  # (n_test, T) int64
-    references: list[list[str]]  # test samples as tokens (as the model could write them)
+    references: list[list[str]]  # test samples as tokens (BLEU references)
     dropped: dict[str, int]  # why lines were left out -> how many
+    test_unknown: int = 0  # test tokens outside the (training) vocabulary, encoded as <unk>
+    test_tokens: int = 0  # all test tokens
 
 
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -209,11 +216,27 @@ def tokenize_lines(
     return samples, dict(dropped)
 
 
-def encode_corpus(path: Path, spec: CorpusSpec, seed: int) -> EncodedCorpus:
-    """Reads, tokenizes, splits (seeded) and encodes; the vocabulary comes from train only."""
+def encode_corpus(
+    path: Path, spec: CorpusSpec, seed: int, test_path: Path | None = None
+) -> EncodedCorpus:
+    """Reads, tokenizes, splits (seeded) and encodes; the vocabulary comes from train only.
+
+    With ``test_path`` the test set is that file, not a split of ``path``: it goes through
+    the same tokenizer and line rules (``max_lines`` aside, which limits the training file
+    only), is encoded with the training vocabulary (unknown tokens become ``<unk>`` and are
+    counted), and its own tokens are the BLEU references, so scores are against exactly
+    that file, as published benchmark tables are.
+    """
     samples, dropped = tokenize_lines(path, read_lines(path), spec)
-    train_idx, test_idx = split_indices(len(samples), spec.test_fraction, seed)
-    train_tokens = [samples[i] for i in train_idx]
+    if test_path is None:
+        train_idx, test_idx = split_indices(len(samples), spec.test_fraction, seed)
+        train_tokens = [samples[i] for i in train_idx]
+        test_tokens = [samples[i] for i in test_idx]
+    else:
+        train_tokens = samples
+        test_spec = dataclasses.replace(spec, max_lines=None)
+        test_tokens, test_dropped = tokenize_lines(test_path, read_lines(test_path), test_spec)
+        dropped |= {f"test file {k}": v for k, v in test_dropped.items()}
     vocab = Vocab.build(
         train_tokens, spec.tokenizer, spec.lowercase, spec.min_count, spec.max_vocab
     )
@@ -222,6 +245,11 @@ def encode_corpus(path: Path, spec: CorpusSpec, seed: int) -> EncodedCorpus:
         return torch.tensor([vocab.encode(r, spec.seq_len) for r in rows], dtype=torch.long)
 
     train = encode(train_tokens)  # (n_train, T)
-    test = encode([samples[i] for i in test_idx])  # (n_test, T)
-    references = [vocab.decode_tokens(row) for row in test.tolist()]
-    return EncodedCorpus(vocab, train, test, references, dropped)
+    test = encode(test_tokens)  # (n_test, T)
+    if test_path is None:  # as the model could write them (rare tokens as <unk>)
+        references = [vocab.decode_tokens(row) for row in test.tolist()]
+    else:  # the file's own tokens
+        references = test_tokens
+    n_tokens = sum(len(r) for r in test_tokens)
+    unknown = sum(1 for r in test_tokens for t in r if vocab.id(t) == UNK_ID)
+    return EncodedCorpus(vocab, train, test, references, dropped, unknown, n_tokens)

@@ -15,12 +15,19 @@ from pathlib import Path
 import torch
 
 from ..config import Config
+from ..errors import ConfigError
 from ..models import LSTMPolicy
 
 
 def whole_batches(n: int, batch_size: int) -> int:
     """The official ``int(n / batch_size) * batch_size`` (10,000 -> 9,984 at batch 64)."""
     return (n // batch_size) * batch_size
+
+
+def check_no_test_path(cfg: Config, why: str) -> None:
+    """Tasks whose test set is fixed by their data refuse ``data.test_path``."""
+    if cfg.data.test_path is not None:
+        raise ConfigError(f"data.test_path: task {cfg.task} {why}; only task text takes one")
 
 
 class Task(ABC):

@@ -28,11 +28,12 @@ class CorpusTask(Task):
         self, name: str, train: torch.Tensor, test: torch.Tensor,
         references: Sequence[Sequence[Hashable]], to_tokens: Callable[[list[int]], list[Hashable]],
         eval_cfg: EvalConfig, with_mse: bool = False, vocab: text.Vocab | None = None,
-        notes: str = "",
+        notes: str = "", test_unknown: int = 0,
     ) -> None:  # fmt: skip
         self.name, self.train, self.test = name, train, test
         self.to_tokens, self.eval_cfg, self.with_mse = to_tokens, eval_cfg, with_mse
         self.vocab, self.notes = vocab, notes
+        self.test_unknown = test_unknown  # test tokens encoded as <unk> (a fixed test file)
         self.references = references  # the test split as tokens
         self.scorer = BleuScorer(references, max(BLEU_ORDERS))
 

@@ -7,7 +7,7 @@ import dataclasses
 
 from ..config import Config
 from ..data import music
-from .base import Task, TaskKind
+from .base import Task, TaskKind, check_no_test_path
 from .corpus import CorpusTask, check_corpus, corpus_path
 
 CORPORA = ("nottingham-mat",)
@@ -15,6 +15,7 @@ CORPORA = ("nottingham-mat",)
 
 def check(cfg: Config) -> None:
     check_corpus(cfg, CORPORA)
+    check_no_test_path(cfg, "uses the Nottingham file's own test split")
 
 
 def build(cfg: Config) -> tuple[Task, Config]:

@@ -16,7 +16,7 @@ from ..models import LSTMPolicy
 from ..models.build import resolve_device
 from ..models.oracle import OFFICIAL_SHAPE
 from ..seeding import uniforms
-from .base import Task, TaskKind, whole_batches
+from .base import Task, TaskKind, check_no_test_path, whole_batches
 from .metrics import mean_nll
 
 
@@ -45,6 +45,7 @@ class SyntheticTask(Task):
 
 
 def check(cfg: Config) -> None:
+    check_no_test_path(cfg, "draws its test set from the oracle")
     if cfg.oracle.kind != "official":
         return
     g, o = cfg.generator, cfg.oracle

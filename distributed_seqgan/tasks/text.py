@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 from ..config import Config
 from ..data import text
@@ -35,12 +36,20 @@ def build(cfg: Config) -> tuple[Task, Config]:
         long_lines=d.long_lines, drop_patterns=d.drop_patterns, max_lines=d.max_lines,
         min_count=d.min_count, max_vocab=d.max_vocab, test_fraction=d.test_fraction,
     )  # fmt: skip
-    corpus = text.encode_corpus(path, spec, cfg.seed)
+    test_path = Path(d.test_path).expanduser() if d.test_path is not None else None
+    corpus = text.encode_corpus(path, spec, cfg.seed, test_path)
     dropped = ", ".join(f"{k} {v}" for k, v in sorted(corpus.dropped.items()))
+    notes = f"; lines left out or cut: {dropped}" if dropped else ""
+    if test_path is not None:
+        share = corpus.test_unknown / max(corpus.test_tokens, 1)
+        notes += (
+            f"; test file {test_path.name}: {corpus.test_unknown} of {corpus.test_tokens} "
+            f"tokens ({share:.2%}) outside the training vocabulary, encoded as <unk>"
+        )
     task = CorpusTask(
         f"text {path.name}", corpus.train, corpus.test, corpus.references,
-        corpus.vocab.decode_tokens, cfg.eval, vocab=corpus.vocab,
-        notes=f"; lines left out or cut: {dropped}" if dropped else "",
+        corpus.vocab.decode_tokens, cfg.eval, vocab=corpus.vocab, notes=notes,
+        test_unknown=corpus.test_unknown,
     )  # fmt: skip
     generator = dataclasses.replace(cfg.generator, vocab_size=len(corpus.vocab))
     return task, dataclasses.replace(cfg, generator=generator)
