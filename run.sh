@@ -59,8 +59,8 @@ case "$cmd" in
     ;;
   test)
     setup
-    "$VENV/bin/ruff" check distributed_seqgan tests benchmarks scripts
-    "$VENV/bin/ruff" format --check distributed_seqgan tests benchmarks scripts
+    "$VENV/bin/ruff" check distributed_seqgan tests benchmarks
+    "$VENV/bin/ruff" format --check distributed_seqgan tests benchmarks
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   seqgan)

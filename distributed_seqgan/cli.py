@@ -26,6 +26,8 @@ commands:
                tasks: decoded text; --ids for token ids)
   eval         the task's metrics (NLL-oracle, or BLEU, self-BLEU, NLL-test, MSE) of a
                trained run's checkpoint, on fresh samples; prints JSON
+  report       tables, PNG curves and a markdown summary of one or more runs (seeds,
+               rollout counts, ...) overlaid: seqgan report --run R1 --run R2 --out DIR
   oracle-nll   mean per-token NLL under the official oracle LSTM of the sequences in a
                file (one per line, 20 space-separated ids in 0..4999)
   data         list the known data files and where they are found; fetch them
@@ -102,6 +104,27 @@ def _parser() -> argparse.ArgumentParser:
         help="synthetic task: also write each sample's NLL under the oracle, one per line",
     )  # fmt: skip
 
+    rp = sub.add_parser(
+        "report",
+        help="tables and curves of runs",
+        description="Write summary.md (final values per run, mean ± std over runs that "
+        "differ only in seed, every evaluation), one PNG per metric with every run "
+        "overlaid, and one CSV per run into --out.",
+    )
+    rp.add_argument("--run", dest="runs", action="append", required=True,
+                    help=run_help + " (repeatable)")  # fmt: skip
+    rp.add_argument("--out", required=True, help="directory for the report (created)")
+    rp.add_argument("--metrics", default=None, help="comma-separated (default: all logged)")
+    rp.add_argument(
+        "--checkpoints", action="store_true",
+        help="text and music runs: also score checkpoints mle and latest and the real data "
+        "on fresh samples (slower), with a few decoded samples",
+    )  # fmt: skip
+    rp.add_argument("-n", type=int, default=None,
+                    help="--checkpoints: samples per row (default schedule.generated_num)")  # fmt: skip
+    rp.add_argument("--seed", type=int, default=0, help="--checkpoints: sampling seed")
+    rp.add_argument("--show", type=int, default=5, help="--checkpoints: samples shown per run")
+
     o = sub.add_parser(
         "oracle-nll",
         help="NLL of sequences under the official oracle",
@@ -170,6 +193,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import load_runs, write_report
+    from .report.checkpoints import checkpoint_section
+
+    runs = load_runs([Path(r) for r in args.runs])
+    metrics = [m for m in args.metrics.split(",") if m] if args.metrics else None
+    sections = None
+    if args.checkpoints:
+        synthetic = [r.name for r in runs if r.config.get("task") == "synthetic"]
+        if synthetic:
+            raise UserError(f"--checkpoints: run {synthetic[0]} is synthetic (text and music only)")
+        sections = {r.name: checkpoint_section(r.path, args.n, args.seed, args.show) for r in runs}
+    for path in write_report(runs, Path(args.out), metrics, sections):
+        print(path)
+    return 0
+
+
 def cmd_oracle_nll(args: argparse.Namespace) -> int:
     from .data.synthetic import build_oracle, read_sequences
     from .models.oracle import OFFICIAL_SHAPE as O
@@ -204,6 +244,7 @@ COMMANDS = {
     "resume": cmd_resume,
     "sample": cmd_sample,
     "eval": cmd_eval,
+    "report": cmd_report,
     "oracle-nll": cmd_oracle_nll,
     "data": cmd_data,
 }

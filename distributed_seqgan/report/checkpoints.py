@@ -1,0 +1,43 @@
+"""Checkpoints scored again on fresh samples (text and music runs): the end of MLE
+pretraining against the end of adversarial training, beside the real data scored the same
+way (the paper's Tables 2-4), and a few decoded samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..tasks import rebuild_task
+from ..tasks.evaluation import (
+    evaluate_checkpoint,
+    evaluate_real_data,
+    generate,
+    load_generator,
+    render,
+)
+from .tables import fmt
+
+COLUMNS = ["bleu2", "bleu3", "bleu4", "bleu5", "self_bleu3", "self_bleu4", "nll_test", "mse"]
+
+
+def checkpoint_section(run: Path, n: int | None, seed: int, show: int) -> list[str]:
+    """Markdown: rows for checkpoints ``mle`` and ``latest`` and the real data, on the same
+    number of samples with the same seed; then ``show`` samples of ``latest``."""
+    cfg, gen = load_generator(run, "latest")
+    task = rebuild_task(run, cfg)
+    rows = {
+        "MLE (checkpoint mle)": evaluate_checkpoint(run, "mle", n, seed),
+        "after training (checkpoint latest)": evaluate_checkpoint(run, "latest", n, seed),
+    }
+    rows["real data (train samples)"] = evaluate_real_data(
+        task, int(rows["MLE (checkpoint mle)"]["samples"]), seed
+    )
+    cols = [c for c in COLUMNS if any(c in r for r in rows.values())]
+    lines = [f"{task.summary()}", "", "| | samples | " + " | ".join(cols) + " |",
+             "|---|---|" + "---|" * len(cols)]  # fmt: skip
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | {r['samples']} | " + " | ".join(fmt(r.get(c)) for c in cols) + " |"
+        )
+    lines += ["", "Samples (checkpoint latest):", ""]
+    lines += [f"- `{line}`" for line in render(run, generate(gen, show, seed + 1))]
+    return lines

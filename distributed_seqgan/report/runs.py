@@ -1,0 +1,141 @@
+"""A run directory as the report sees it: its config, its evaluations on one x axis, and
+the config keys that tell it apart from the other runs of the report."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import load_config
+from ..errors import UserError
+from ..infra.tracking import read_metrics
+
+NOT_METRICS = {"phase", "step", "eval_phase", "time_s"}
+# Keys that never make runs different experiments: where they ran and what they are called.
+# The seed is left out too: runs that differ only in it are seeds of one experiment.
+IGNORED_KEYS = ("seed", "run.", "wandb.", "pool.", "ray.")
+LOWER_IS_BETTER = ("nll_oracle", "nll_test", "mse")
+
+
+@dataclass(frozen=True)
+class EvalPoint:
+    x: int  # MLE (or SS) epoch, then adversarial iteration after them; -1 before training
+    phase: str  # init | mle | ss | adversarial
+    step: int
+    time_s: float
+    metrics: dict[str, float]
+
+
+@dataclass
+class RunRecord:
+    path: Path
+    config: dict[str, Any]  # flattened: {"schedule.rollout_num": 16, ...}
+    evals: list[EvalPoint]
+    mle_epochs: int  # epochs before the adversarial phase (MLE or SS)
+    wall_s: float  # seconds of logged work, over every process that wrote to the run
+    label: str = field(default="")  # what tells it apart; set by load_runs
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.get("seed", 0))
+
+    @property
+    def metric_names(self) -> list[str]:
+        names: list[str] = []
+        for point in self.evals:
+            names += [m for m in point.metrics if m not in names]
+        return names
+
+    def series(self, metric: str) -> list[tuple[int, float]]:
+        return [(p.x, p.metrics[metric]) for p in self.evals if metric in p.metrics]
+
+    def final(self, metric: str) -> float | None:
+        pts = self.series(metric)
+        return pts[-1][1] if pts else None
+
+    def best(self, metric: str) -> tuple[float, EvalPoint] | None:
+        """The best value after training started (the init point is no result), for metrics
+        with a direction (NLLs and MSE: lower); None for the others."""
+        if metric not in LOWER_IS_BETTER:
+            return None
+        pts = [p for p in self.evals if metric in p.metrics and p.phase != "init"]
+        if not pts:
+            return None
+        point = min(pts, key=lambda p: p.metrics[metric])
+        return point.metrics[metric], point
+
+
+def _flatten(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if isinstance(value, dict):
+            out |= _flatten(value, f"{prefix}{key}.")
+        else:
+            out[prefix + key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def load_run(path: Path) -> RunRecord:
+    """One run directory; one-line errors for what is not a finished-enough run."""
+    if not path.is_dir():
+        raise UserError(f"{path}: no such run directory")
+    if not (path / "metrics.jsonl").is_file() or not (path / "config.yaml").is_file():
+        raise UserError(f"{path}: not a run directory (no config.yaml and metrics.jsonl)")
+    config = dataclasses.asdict(load_config(path / "config.yaml"))  # defaults filled in
+    events = read_metrics(path)
+    pre = sum(1 for e in events if e["phase"] in ("mle", "ss"))
+    evals = []
+    for e in events:
+        if e["phase"] != "eval":
+            continue
+        own = {"init": -1, "mle": e["step"], "ss": e["step"]}
+        metrics = {k: float(v) for k, v in e.items() if k not in NOT_METRICS}
+        x = own.get(e["eval_phase"], pre + e["step"])
+        evals.append(EvalPoint(x, e["eval_phase"], e["step"], float(e["time_s"]), metrics))
+    if not evals:
+        raise UserError(f"{path}: no evaluations in metrics.jsonl yet")
+    return RunRecord(path, _flatten(config), evals, pre, _wall_time(events))
+
+
+def _wall_time(events: list[dict[str, Any]]) -> float:
+    """Seconds of logged work: each ``seqgan resume`` starts its clock at 0 again, so the
+    run's cost is the sum of each process's last time."""
+    total, last = 0.0, 0.0
+    for e in events:
+        t = float(e.get("time_s", 0.0))
+        if t < last:  # a new process
+            total += last
+        last = t
+    return total + last
+
+
+def _label(run: RunRecord, keys: Sequence[str]) -> str:
+    if not keys:
+        algorithm = run.config.get("algorithm", "seqgan")
+        return f"{run.config.get('task', '?')} {algorithm}"
+    return ", ".join(f"{k}={run.config.get(k)}" for k in keys)
+
+
+def load_runs(paths: Sequence[Path]) -> list[RunRecord]:
+    """The runs, each labelled by the config keys in which the runs differ (seed and where
+    they ran aside): runs with the same label are seeds of one experiment."""
+    runs = [load_run(Path(p)) for p in paths]
+    names = [r.name for r in runs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UserError(f"run {twice[0]!r} is named twice")
+    keys = sorted({k for r in runs for k in r.config})
+    differ = [
+        k for k in keys
+        if not k.startswith(IGNORED_KEYS) and len({repr(r.config.get(k)) for r in runs}) > 1
+    ]  # fmt: skip
+    for run in runs:
+        run.label = _label(run, differ)
+    return runs

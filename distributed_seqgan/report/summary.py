@@ -1,0 +1,67 @@
+"""The report itself: ``summary.md`` (what ran, finals per run and per label, every
+evaluation per run), one ``<metric>.png`` per metric, and ``<run>.csv`` tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import UserError
+from ..infra.files import write_atomic
+from .plots import plot_metric
+from .runs import RunRecord
+from .tables import evaluations_table, finals_table, groups_table
+
+
+def _write(path: Path, text: str) -> None:
+    write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _csv(run: RunRecord, metrics: Sequence[str]) -> str:
+    cols = [m for m in metrics if m in run.metric_names]
+    rows = [",".join(["x", "phase", "step", *cols, "time_s"])]
+    for p in run.evals:
+        vals = [repr(p.metrics[m]) if m in p.metrics else "" for m in cols]
+        rows.append(",".join([str(p.x), p.phase, str(p.step), *vals, repr(p.time_s)]))
+    return "\n".join(rows) + "\n"
+
+
+def write_report(
+    runs: Sequence[RunRecord],
+    out: Path,
+    metrics: Sequence[str] | None = None,
+    checkpoint_sections: dict[str, list[str]] | None = None,
+) -> list[Path]:
+    """Writes the report into ``out`` and returns the files written."""
+    logged = list(dict.fromkeys(m for r in runs for m in r.metric_names))
+    chosen = list(metrics) if metrics else logged
+    unknown = [m for m in chosen if m not in logged]
+    if unknown:
+        raise UserError(f"--metrics: {unknown[0]!r} is not logged; logged: {', '.join(logged)}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create ({exc.strerror})") from None
+    written: list[Path] = []
+    lines = ["# Report", ""]
+    lines += ["Runs: " + ", ".join(f"`{r.path}`" for r in runs) + ".", ""]
+    lines += ["## Final values", "", *finals_table(runs, chosen), ""]
+    if len({r.label for r in runs}) < len(runs):
+        lines += ["## Mean ± std over seeds", "", *groups_table(runs, chosen), ""]
+    lines += ["## Curves", ""]
+    for metric in chosen:
+        png = out / f"{metric}.png"
+        if plot_metric(runs, metric, png):
+            written.append(png)
+            lines += [f"![{metric}]({png.name})", ""]
+    for run in runs:
+        lines += [f"## {run.name}", "", f"Label: {run.label}; seed {run.seed}.", ""]
+        if checkpoint_sections and run.name in checkpoint_sections:
+            lines += checkpoint_sections[run.name] + [""]
+        lines += ["Every evaluation (metrics.jsonl):", "", *evaluations_table(run, chosen), ""]
+        csv = out / f"{run.name}.csv"
+        _write(csv, _csv(run, chosen))
+        written.append(csv)
+    summary = out / "summary.md"
+    _write(summary, "\n".join(lines))
+    return [summary, *written]

@@ -1,0 +1,61 @@
+"""Markdown tables of a report: every evaluation of a run (what metrics.jsonl holds), and
+the final and best values per run and per label (mean ± std over seeds)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from .runs import RunRecord
+
+
+def fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def evaluations_table(run: RunRecord, metrics: Sequence[str]) -> list[str]:
+    """One row per evaluation, in the order metrics.jsonl has them."""
+    cols = [m for m in metrics if m in run.metric_names]
+    lines = ["| x | phase | step | " + " | ".join(cols) + " | time (s) |",
+             "|---|---|---|" + "---|" * len(cols) + "---|"]  # fmt: skip
+    for p in run.evals:
+        cells = " | ".join(fmt(p.metrics.get(m)) for m in cols)
+        lines.append(f"| {p.x} | {p.phase} | {p.step} | {cells} | {p.time_s:.0f} |")
+    return lines
+
+
+def finals_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]:
+    """Per run: the final value of each metric, the best NLL-oracle (where logged; the
+    official baseline scripts report the best) and the wall time."""
+    with_best = [m for m in metrics if any(r.best(m) for r in runs) and m == "nll_oracle"]
+    head = ["run", "label", "seed", *metrics, *(f"best {m} (at)" for m in with_best), "wall (s)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in runs:
+        best = []
+        for m in with_best:
+            b = r.best(m)
+            best.append("" if b is None else f"{b[0]:.4f} ({b[1].phase} {b[1].step})")
+        cells = [r.name, r.label, str(r.seed), *(fmt(r.final(m)) for m in metrics), *best]
+        lines.append("| " + " | ".join([*cells, f"{r.wall_s:.0f}"]) + " |")
+    return lines
+
+
+def _mean_std(values: list[float], digits: int = 4) -> str:
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def groups_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]:
+    """Per label: mean ± sample std over its runs (seeds) of each final value."""
+    labels = list(dict.fromkeys(r.label for r in runs))
+    head = ["label", "runs", *(f"final {m}" for m in metrics), "wall (s)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label in labels:
+        group = [r for r in runs if r.label == label]
+        cells = [_mean_std([v for r in group if (v := r.final(m)) is not None]) for m in metrics]
+        wall = _mean_std([r.wall_s for r in group], digits=0)
+        lines.append("| " + " | ".join([label, str(len(group)), *cells, wall]) + " |")
+    return lines

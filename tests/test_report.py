@@ -1,0 +1,113 @@
+"""``seqgan report`` on real runs: its table is metrics.jsonl, its curves change with the
+runs, seeds of one experiment are grouped, and text runs get their checkpoint rows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from distributed_seqgan.config import load_config
+from distributed_seqgan.infra.tracking import read_metrics
+from distributed_seqgan.runner import train
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "configs" / "smoke.yaml"
+
+
+def seqgan(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "distributed_seqgan", *args], cwd=REPO,
+                          capture_output=True, text=True, env=dict(os.environ), timeout=300)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """Two seeds of rollout_num 4, one run of rollout_num 2: three real smoke runs."""
+    out = tmp_path_factory.mktemp("runs")
+    made = {}
+    for name, sets in {"a-s1": ["seed=1"], "a-s2": ["seed=2"],
+                       "b-s1": ["seed=1", "schedule.rollout_num=2"]}.items():  # fmt: skip
+        cfg = load_config(SMOKE, [*sets, f"run.out_dir={out}", f"run.name={name}",
+                                  "pool.workers=1"])  # fmt: skip
+        made[name] = train(cfg, quiet=True)
+    return made
+
+
+def _report(out: Path, *runs: Path) -> subprocess.CompletedProcess[str]:
+    args = [a for r in runs for a in ("--run", str(r))]
+    return seqgan("report", *args, "--out", str(out))
+
+
+def test_the_tables_are_metrics_jsonl(runs, tmp_path):
+    res = _report(tmp_path, runs["a-s1"], runs["a-s2"], runs["b-s1"])
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    for name, run in runs.items():
+        evals = [e for e in read_metrics(run) if e["phase"] == "eval"]
+        csv = (tmp_path / f"{name}.csv").read_text().splitlines()
+        assert csv[0] == "x,phase,step,nll_oracle,nll_test,time_s"
+        assert len(csv) == 1 + len(evals)
+        for line, e in zip(csv[1:], evals, strict=True):
+            cells = line.split(",")
+            assert cells[1:3] == [e["eval_phase"], str(e["step"])]
+            assert float(cells[3]) == e["nll_oracle"] and float(cells[4]) == e["nll_test"]
+            assert f"| {e['eval_phase']} | {e['step']} | {e['nll_oracle']:.4f} |" in summary
+        final = evals[-1]["nll_oracle"]
+        label = "schedule.rollout_num=" + ("2" if name.startswith("b") else "4")
+        assert f"| {name} | {label} | " in summary and f"{final:.4f}" in summary
+    # runs that differ only in seed are one experiment: mean ± std over them
+    a = [[e for e in read_metrics(runs[n]) if e["phase"] == "eval"][-1]["nll_oracle"]
+         for n in ("a-s1", "a-s2")]  # fmt: skip
+    import statistics
+
+    want = f"{statistics.mean(a):.4f} ± {statistics.stdev(a):.4f}"
+    assert f"| schedule.rollout_num=4 | 2 | {want} |" in summary
+
+
+def test_curves_change_with_the_runs_and_only_with_them(runs, tmp_path):
+    one, same, other = tmp_path / "one", tmp_path / "same", tmp_path / "other"
+    for out, run in ((one, runs["a-s1"]), (same, runs["a-s1"]), (other, runs["a-s2"])):
+        res = _report(out, run)
+        assert res.returncode == 0, res.stderr
+        assert (out / "nll_oracle.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png = {d.name: (d / "nll_oracle.png").read_bytes() for d in (one, same, other)}
+    assert png["one"] == png["same"]  # deterministic
+    assert png["one"] != png["other"]  # another run, another picture
+
+
+def test_bad_report_requests_are_one_line(runs, tmp_path):
+    cases = [
+        (["--run", str(tmp_path / "nope")], "no such run directory"),
+        (["--run", str(tmp_path)], "not a run directory"),
+        (["--run", str(runs["a-s1"]), "--metrics", "bleu9"], "'bleu9' is not logged"),
+        (["--run", str(runs["a-s1"]), "--run", str(runs["a-s1"])], "named twice"),
+        (["--run", str(runs["a-s1"]), "--checkpoints"], "synthetic (text and music only)"),
+    ]
+    for args, message in cases:
+        res = seqgan("report", *args, "--out", str(tmp_path / "r"))
+        assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+        assert message in res.stderr, res.stderr
+
+
+def test_text_runs_get_checkpoint_rows_and_samples(tmp_path):
+    corpus = tmp_path / "mine.txt"
+    corpus.write_text("the cat sat on the mat .\nthe dog sat on the rug .\n" * 40)
+    cfg = load_config(REPO / "configs" / "text.yaml", [
+        f"data.path={corpus}", f"run.out_dir={tmp_path}", "run.name=t", "generator.seq_len=8",
+        "discriminator.filter_sizes=[1,2]", "discriminator.num_filters=[4,4]",
+        "discriminator.emb_dim=8", "schedule.batch_size=16", "schedule.generated_num=32",
+        "schedule.mle_epochs=2", "schedule.d_pretrain_rounds=1", "schedule.adv_iterations=1",
+        "eval.bleu_samples=16", "eval.self_bleu_samples=8", "run.threads=1",
+    ])  # fmt: skip
+    run = train(cfg, quiet=True)
+    res = seqgan("report", "--run", str(run), "--out", str(tmp_path / "r"), "--checkpoints",
+                 "-n", "16", "--show", "3")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
+    for row in ("| MLE (checkpoint mle) | 16 |", "| after training (checkpoint latest) | 16 |",
+                "| real data (train samples) | 16 |"):  # fmt: skip
+        assert row in summary
+    assert summary.count("\n- `") == 3 and (tmp_path / "r" / "bleu2.png").is_file()
