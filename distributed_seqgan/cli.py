@@ -23,7 +23,7 @@ commands:
   resume       continue a run that stopped (e.g. workers lost for good) from its
                furthest checkpoint; ends exactly as an uninterrupted run would
   sample       print K sequences from a trained run's generator, one per line (text
-               tasks: decoded text; --ids for token ids)
+               tasks: decoded text; --ids for token ids; music: --midi DIR writes .mid files)
   eval         the task's metrics (NLL-oracle, or BLEU, self-BLEU, NLL-test, MSE) of a
                trained run's checkpoint, on fresh samples; prints JSON
   report       tables, PNG curves and a markdown summary of one or more runs (seeds,
@@ -89,6 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     s.add_argument("--checkpoint", default="latest", help="latest | pretrained | mle")
     s.add_argument("--ids", action="store_true", help="text tasks: print token ids, not text")
+    s.add_argument(
+        "--midi", metavar="DIR", default=None,
+        help="music runs: write each sample to DIR/sample-NNNN.mid (needs the music extra)",
+    )  # fmt: skip
+    s.add_argument(
+        "--step-seconds", type=float, default=0.25,
+        help="--midi: seconds per time step (default 0.25: an eighth note at 120 bpm)",
+    )  # fmt: skip
 
     e = sub.add_parser(
         "eval",
@@ -176,11 +184,34 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise UserError("-n must be >= 1")
+    if args.step_seconds <= 0:
+        raise UserError("--step-seconds must be > 0")
     run = Path(args.run)
-    _, gen = load_generator(run, args.checkpoint)
+    cfg, gen = load_generator(run, args.checkpoint)
+    if args.midi is not None and cfg.task != "music":
+        raise UserError(f"--midi: {run} is a {cfg.task} run; MIDI files are for music runs")
     check_samples(args.n, gen.seq_len)
-    lines = render(run, generate(gen, args.n, args.seed), args.ids)
+    samples = generate(gen, args.n, args.seed)  # (n, T)
+    if args.midi is not None:
+        return _write_midis(samples.tolist(), Path(args.midi), args.step_seconds)
+    lines = render(run, samples, args.ids)
     sys.stdout.write("".join(line + "\n" for line in lines))
+    return 0
+
+
+def _write_midis(samples: list[list[int]], out: Path, step_s: float) -> int:
+    from .data.midi import pretty_midi_module, write_midi
+
+    pretty_midi_module()  # the missing extra is named before anything is written
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--midi {out}: cannot create ({exc.strerror})") from None
+    width = max(4, len(str(len(samples) - 1)))
+    for i, tokens in enumerate(samples):
+        path = out / f"sample-{i:0{width}d}.mid"
+        write_midi(tokens, path, step_s)
+        print(path)
     return 0
 
 
