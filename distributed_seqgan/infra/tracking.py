@@ -1,5 +1,6 @@
-"""Run logging: console progress, ``metrics.jsonl`` (one JSON object per event) and any
-extra sinks (W&B: :mod:`distributed_seqgan.infra.wandb_sink`).
+"""Run logging: console progress (plain lines, or bars on a terminal: :mod:`.progress`),
+``metrics.jsonl`` (one JSON object per event) and any extra sinks (W&B:
+:mod:`distributed_seqgan.infra.wandb_sink`).
 
 Each event carries ``phase`` (mle | d_pretrain | adversarial | eval...), ``step`` (the
 phase's epoch/round/iteration), wall-clock seconds since the run started, and metrics.
@@ -15,6 +16,7 @@ from typing import Any, Protocol, TextIO
 
 from ..errors import DataError
 from .files import append_line, open_append, write_atomic
+from .progress import PhaseBars
 
 
 class Sink(Protocol):
@@ -30,12 +32,34 @@ class RunLogger:
         stream: TextIO | None = None,
         quiet: bool = False,
         sinks: tuple[Sink, ...] = (),
+        bars: bool | None = None,
     ) -> None:
         self.sinks = sinks
         self.path = run_dir / "metrics.jsonl"
         self._file = open_append(self.path)
         self.stream = None if quiet else (stream or sys.stdout)  # sys.stdout as of now
+        # progress bars on a terminal (bars=None: when the stream is one), plain lines else
+        self._bars_wanted = self.stream is not None and (
+            _is_terminal(self.stream) if bars is None else bars
+        )
+        self.bars: PhaseBars | None = None
         self.t0 = time.perf_counter()
+
+    def plan(self, phases: list[tuple[str, int]]) -> None:
+        """The run's phases and their units, in order: what the bars and the whole run's
+        time left are made of."""
+        if self._bars_wanted and self.stream is not None:
+            self.bars = PhaseBars(self.stream, phases)
+
+    def begin(self, phase: str, done: int = 0) -> None:
+        """A phase of the plan starts, with ``done`` units already done (a resumed run)."""
+        if self.bars is not None:
+            self.bars.begin(phase, done)
+
+    def end(self) -> None:
+        """The last phase ended: its bar stays on screen, finished."""
+        if self.bars is not None:
+            self.bars.close()
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -45,24 +69,42 @@ class RunLogger:
         append_line(self._file, self.path, json.dumps(event) + "\n")
         for sink in self.sinks:
             sink.log(phase, step, {"time_s": event["time_s"], **metrics})
-        if self.stream is not None:
-            parts = " ".join(
-                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
-            )
-            print(
-                f"[{self.elapsed():7.1f}s] {phase:<12} {step:>4}  {parts}",
-                file=self.stream,
-                flush=True,
-            )
+        if self.stream is None:
+            return
+        if self.bars is not None and phase == self.bars.phase:  # a unit of the bar's phase
+            shown = [(k, v) for k, v in metrics.items() if not k.endswith("_s")][:2]
+            self.bars.advance(phase, " ".join(_format(k, v) for k, v in shown))
+            return
+        parts = " ".join(_format(k, v) for k, v in metrics.items())
+        self._print(f"[{self.elapsed():7.1f}s] {phase:<12} {step:>4}  {parts}")
 
     def info(self, text: str) -> None:
         if self.stream is not None:
-            print(f"[{self.elapsed():7.1f}s] {text}", file=self.stream, flush=True)
+            self._print(f"[{self.elapsed():7.1f}s] {text}")
+
+    def _print(self, line: str) -> None:
+        if self.bars is not None:
+            self.bars.write(line)  # above the bar
+        else:
+            print(line, file=self.stream, flush=True)
 
     def close(self) -> None:
+        if self.bars is not None:
+            self.bars.close()
         self._file.close()
         for sink in self.sinks:
             sink.close()
+
+
+def _format(key: str, value: Any) -> str:
+    return f"{key}={value:.4f}" if isinstance(value, float) else f"{key}={value}"
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or exotic stream
+        return False
 
 
 def read_metrics(run_dir: str | Path, torn_ok: bool = True) -> list[dict[str, Any]]:

@@ -114,6 +114,7 @@ class Trainer:
     def pretrain_generator(self, first_epoch: int = 0) -> None:
         s, log = self.cfg.schedule, self.logger
         log.info(f"MLE pretraining: {s.mle_epochs} epochs")
+        log.begin("mle", first_epoch)
         for epoch in range(first_epoch, s.mle_epochs):
             self.start_unit("mle", epoch)
             t0 = time.perf_counter()
@@ -129,6 +130,7 @@ class Trainer:
         every ``mle_eval_every``; latest.pt every ``checkpoint_every`` epochs."""
         s, log = self.cfg.schedule, self.logger
         log.info(f"scheduled sampling: {s.mle_epochs} epochs, coin {self.cfg.ss.coin}")
+        log.begin("ss", first_epoch)
         for epoch in range(first_epoch, s.mle_epochs):
             self.start_unit("ss", epoch)
             t0 = time.perf_counter()
@@ -143,6 +145,7 @@ class Trainer:
     def pretrain_discriminator(self, first_round: int = 0) -> None:
         s, log = self.cfg.schedule, self.logger
         log.info(f"D pretraining: {s.d_pretrain_rounds} rounds x {s.d_epochs} epochs")
+        log.begin("d_pretrain", first_round)
         for r in range(first_round, s.d_pretrain_rounds):
             self.start_unit("d_pretrain", r)
             t0 = time.perf_counter()
@@ -182,6 +185,7 @@ class Trainer:
         )
         if self.cfg.algorithm == "pg_bleu" and s.rollout_num != 1:
             self.logger.info(f"note: the official PG-BLEU uses 1 rollout, this run {s.rollout_num}")
+        self.logger.begin("adversarial", first_iteration)
         if first_iteration == 0:  # a run resumed later keeps its saved rollout policy
             self.learner.reset_rollout_policy()
         for it in range(first_iteration, s.adv_iterations):
@@ -210,13 +214,24 @@ class Trainer:
             self.logger.info(f"stopped by {why}; checkpoint {path} (resumes at {phase} {step})")
             raise
 
+    def plan(self) -> list[tuple[str, int]]:
+        """The phases this run's algorithm goes through and their units (progress bars)."""
+        s, algorithm = self.cfg.schedule, self.cfg.algorithm
+        if algorithm in ("ss", "mle"):
+            return [(algorithm, s.mle_epochs)]
+        return [("mle", s.mle_epochs), ("d_pretrain", s.d_pretrain_rounds),
+                ("adversarial", s.adv_iterations)]  # fmt: skip
+
     def _run(self, phase: str, step: int) -> None:
+        self.logger.plan(self.plan())
         self.prepare_data()
         if phase == "init":  # the paper's Random row: G before any update
             self.publish()
             self.evaluate("init", 0)
             phase, step = first_training_position(self.cfg)
         self._train(phase, step)
+        self.logger.end()
+        self.logger.info("done")
         self.report_best()
 
     def report_best(self) -> None:
@@ -236,13 +251,11 @@ class Trainer:
             if phase == "ss":
                 self.scheduled_sampling(step)
             self.save("latest", "done", 0)
-            self.logger.info("done")
             return
         if phase == "mle":
             self.pretrain_generator(step)
             if algorithm == "mle":  # the MLE baseline stops here
                 self.save("latest", "done", 0)
-                self.logger.info("done")
                 return
             phase, step = "d_pretrain", 0
         if phase == "d_pretrain":
@@ -250,4 +263,3 @@ class Trainer:
             phase, step = "adversarial", 0
         if phase == "adversarial":
             self.adversarial_training(step)
-        self.logger.info("done")

@@ -1,0 +1,108 @@
+"""Progress on a terminal: one tqdm bar per phase (MLE epochs, D pretraining rounds,
+adversarial iterations) with its rate and ETA, and the whole run's time left.
+
+The whole run's estimate adds, for the current phase and every phase after it, the units
+left times that phase's measured seconds per unit (wall time between units, evaluations
+included). A phase that has not run yet in this process has no rate; until every remaining
+phase has one, the estimate counts only the measured ones and says so with "≥".
+Only a terminal gets bars; a pipe or a file (CI, ``ray job logs``, nohup) gets the plain
+event lines of :class:`~distributed_seqgan.infra.tracking.RunLogger` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TextIO
+
+from tqdm import tqdm
+
+LABELS = {"mle": "MLE", "ss": "SS", "d_pretrain": "D pretrain", "adversarial": "adversarial"}
+UNITS = {"mle": "epoch", "ss": "epoch", "d_pretrain": "round", "adversarial": "it"}
+
+
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def duration(seconds: float) -> str:
+    """3725 -> '1h02m', 125 -> '2m05s', 9 -> '9s'."""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+class PhaseBars:
+    def __init__(self, stream: TextIO, plan: list[tuple[str, int]]) -> None:
+        self.stream = stream
+        self.plan = dict(plan)  # phase -> units in the whole run, in run order
+        self.done = dict.fromkeys(self.plan, 0)
+        self.seconds = dict.fromkeys(self.plan, 0.0)  # measured in this process
+        self.measured = dict.fromkeys(self.plan, 0)
+        self.bar: tqdm | None = None
+        self.phase: str | None = None
+        self.t_last = time.perf_counter()
+
+    def begin(self, phase: str, done: int) -> None:
+        """A phase starts (or resumes) with ``done`` of its units already done; the phases
+        before it are complete."""
+        self.close()
+        if not self.plan.get(phase):  # not in the plan, or no units (pg_bleu's D rounds)
+            return
+        for p in self.plan:
+            if p == phase:
+                break
+            self.done[p] = self.plan[p]
+        self.phase, self.done[phase] = phase, done
+        self.t_last = time.perf_counter()
+        width = _columns(self.stream)  # 0: a terminal that does not say (a bare pty)
+        self.bar = tqdm(
+            total=self.plan[phase], initial=done, desc=LABELS.get(phase, phase),
+            unit=UNITS.get(phase, "unit"), file=self.stream, leave=True,
+            dynamic_ncols=width > 0, ncols=None if width > 0 else 100,
+            nrows=None if width > 0 else 24,  # tqdm hides bars below a 0-row terminal
+        )  # fmt: skip
+
+    def advance(self, phase: str, postfix: str) -> None:
+        """One unit of ``phase`` finished."""
+        if self.bar is None or phase != self.phase:
+            return
+        now = time.perf_counter()
+        self.seconds[phase] += now - self.t_last
+        self.measured[phase] += 1
+        self.t_last = now
+        self.done[phase] += 1
+        left = self.run_left()
+        self.bar.set_postfix_str(f"run: {left} left, {postfix}" if left else postfix,
+                                 refresh=False)  # fmt: skip
+        self.bar.update(1)
+
+    def run_left(self) -> str:
+        """The whole run's time left, '' before anything was measured."""
+        total, unknown = 0.0, False
+        for p, units in self.plan.items():
+            left = units - self.done[p]
+            if left <= 0:
+                continue
+            if self.measured[p]:
+                total += left * self.seconds[p] / self.measured[p]
+            else:
+                unknown = True
+        if total == 0.0 and unknown:
+            return ""
+        return ("≥" if unknown else "") + duration(total)
+
+    def write(self, line: str) -> None:
+        """A line above the bar."""
+        tqdm.write(line, file=self.stream)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
