@@ -78,10 +78,14 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Text and music metrics: how many generated samples BLEU and self-BLEU score."""
+    """Text and music metrics: how many generated samples BLEU and self-BLEU score, and how
+    many test samples NLL-test reads. An evaluation draws only the samples it scores."""
 
     bleu_samples: int = _f(1000, ge=1)  # each scored against the whole test set
     self_bleu_samples: int = _f(500, ge=2)
+    # NLL-test on a fixed seeded subset of this many test samples (null: all of them); a
+    # forward pass over a large test set costs as much as a training epoch
+    nll_test_samples: int | None = _f(2000, ge=1)
 
 
 @dataclass(frozen=True)

@@ -169,3 +169,29 @@ def test_a_fixed_test_file_is_the_test_set_and_the_bleu_references(tmp_path):
     with pytest.raises(DataError, match="text corpus not found"):
         build_task(load_config(smoke, ["task=text", f"data.path={train}",
                                        f"data.test_path={tmp_path / 'nope.txt'}"]))  # fmt: skip
+
+
+def test_an_evaluation_draws_and_reads_only_what_it_scores(tmp_path):
+    """Text: samples = max(bleu_samples, self_bleu_samples); NLL-test on a fixed seeded
+    subset of eval.nll_test_samples test samples (null: all). Music keeps every sample
+    (MSE scores them all)."""
+    from distributed_seqgan.config import load_config
+    from distributed_seqgan.tasks import build_task
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("".join(f"w{i % 50} w{i % 7} w{i % 11}\n" for i in range(400)))
+    smoke = Path(__file__).resolve().parent.parent / "configs" / "smoke.yaml"
+    base = ["task=text", f"data.path={corpus}", "data.test_fraction=0.25", "generator.seq_len=4",
+            "eval.bleu_samples=30", "eval.self_bleu_samples=20"]  # fmt: skip
+    task, _ = build_task(load_config(smoke, [*base, "eval.nll_test_samples=40"]))
+    again, _ = build_task(load_config(smoke, [*base, "eval.nll_test_samples=40"]))
+    whole, _ = build_task(load_config(smoke, [*base, "eval.nll_test_samples=null"]))
+    assert task.eval_samples(9984) == 30 and task.eval_samples(10) == 10
+    assert len(task.test) == 100 and len(task.nll_test_set) == 40
+    assert task.nll_test_set.tolist() == again.nll_test_set.tolist()  # the same every time
+    rows = {tuple(r) for r in task.test.tolist()}
+    assert all(tuple(r) in rows for r in task.nll_test_set.tolist())
+    assert whole.nll_test_set is whole.test and "NLL-test on a fixed 40" in task.summary()
+    music, _ = build_task(load_config(smoke, ["task=music", "data.corpus=nottingham-mat",
+                                              "data.max_lines=4", "generator.seq_len=16"]))  # fmt: skip
+    assert music.eval_samples(9984) == 9984

@@ -74,7 +74,8 @@ class Trainer:
     def evaluate(self, phase: str, step: int) -> None:
         """The task's metrics on fresh G samples (drawn by the workers): NLL-oracle and
         NLL-test on the synthetic task; BLEU, self-BLEU and NLL-test on text and music."""
-        samples = self.pool.sample(self.n_generated, f"eval/{phase}", step)  # (n, T)
+        n = self.task.eval_samples(self.n_generated)  # only what the metrics score
+        samples = self.pool.sample(n, f"eval/{phase}", step)  # (n, T)
         metrics = self.task.evaluate(samples, self.learner.generator)
         self.logger.log("eval", step, eval_phase=phase, **metrics)
 

@@ -38,6 +38,11 @@ class Task(ABC):
     def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy | None) -> dict[str, float]:
         """Metrics of samples (n, T) and, when given, of the generator itself (NLL-test)."""
 
+    def eval_samples(self, n_generated: int) -> int:
+        """How many generated samples an evaluation needs (drawing costs time): by default
+        ``schedule.generated_num`` in whole batches, as the official NLL-oracle."""
+        return n_generated
+
     @abstractmethod
     def summary(self) -> str:
         """One line for the run log: what the data is."""

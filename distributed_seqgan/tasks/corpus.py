@@ -14,6 +14,7 @@ from ..data import text
 from ..data.registry import resolve
 from ..errors import ConfigError
 from ..models import LSTMPolicy
+from ..seeding import generator as keyed_generator
 from .base import Task
 from .bleu import BleuScorer, mean_bleu, self_bleu
 from .metrics import mean_nll, nearest_mse
@@ -28,9 +29,16 @@ class CorpusTask(Task):
         self, name: str, train: torch.Tensor, test: torch.Tensor,
         references: Sequence[Sequence[Hashable]], to_tokens: Callable[[list[int]], list[Hashable]],
         eval_cfg: EvalConfig, with_mse: bool = False, vocab: text.Vocab | None = None,
-        notes: str = "", test_unknown: int = 0,
+        notes: str = "", test_unknown: int = 0, seed: int = 0,
     ) -> None:  # fmt: skip
         self.name, self.train, self.test = name, train, test
+        # NLL-test reads a fixed seeded subset (eval.nll_test_samples), the same every time
+        keep = eval_cfg.nll_test_samples
+        if keep is None or keep >= len(test):
+            self.nll_test_set = test
+        else:
+            pick = torch.randperm(len(test), generator=keyed_generator(seed, "nll-test-subset"))
+            self.nll_test_set = test[pick[:keep].sort().values]  # (keep, T)
         self.to_tokens, self.eval_cfg, self.with_mse = to_tokens, eval_cfg, with_mse
         self.vocab, self.notes = vocab, notes
         self.test_unknown = test_unknown  # test tokens encoded as <unk> (a fixed test file)
@@ -45,14 +53,26 @@ class CorpusTask(Task):
         if len(own) >= 2:
             out |= {f"self_bleu{n}": v for n, v in self_bleu(own, BLEU_ORDERS).items()}
         if generator is not None:
-            out["nll_test"] = mean_nll(generator, self.test)
+            out["nll_test"] = mean_nll(generator, self.nll_test_set)
         if self.with_mse:
             out["mse"] = nearest_mse(samples, self.test)  # all samples: rests make outliers
         return out
 
+    def eval_samples(self, n_generated: int) -> int:
+        """BLEU and self-BLEU score the first ``eval.bleu_samples`` and
+        ``eval.self_bleu_samples`` samples; MSE (music) every one of ``n_generated``."""
+        if self.with_mse:
+            return n_generated
+        return min(n_generated, max(self.eval_cfg.bleu_samples, self.eval_cfg.self_bleu_samples))
+
     def summary(self) -> str:
         vocab = f", vocabulary {len(self.vocab)}" if self.vocab is not None else ""
-        return f"{self.name}: {len(self.train)} train, {len(self.test)} test samples{vocab}{self.notes}"
+        nll = len(self.nll_test_set)
+        subset = f" (NLL-test on a fixed {nll} of them)" if nll < len(self.test) else ""
+        return (
+            f"{self.name}: {len(self.train)} train, {len(self.test)} test samples{subset}"
+            f"{vocab}{self.notes}"
+        )
 
     def save(self, run_dir: Path) -> None:
         if self.vocab is not None:

@@ -24,6 +24,7 @@ def build(cfg: Config) -> tuple[Task, Config]:
     task = CorpusTask(
         f"music {path.name}", splits["train"], splits["test"], splits["test"].tolist(), list,
         cfg.eval, with_mse=True, notes=" (melody = highest key per step, 0 = rest)",
+        seed=cfg.seed,
     )  # fmt: skip
     generator = dataclasses.replace(cfg.generator, vocab_size=music.VOCAB_SIZE)
     return task, dataclasses.replace(cfg, generator=generator)

@@ -49,7 +49,7 @@ def build(cfg: Config) -> tuple[Task, Config]:
     task = CorpusTask(
         f"text {path.name}", corpus.train, corpus.test, corpus.references,
         corpus.vocab.decode_tokens, cfg.eval, vocab=corpus.vocab, notes=notes,
-        test_unknown=corpus.test_unknown,
+        test_unknown=corpus.test_unknown, seed=cfg.seed,
     )  # fmt: skip
     generator = dataclasses.replace(cfg.generator, vocab_size=len(corpus.vocab))
     return task, dataclasses.replace(cfg, generator=generator)

@@ -1,0 +1,111 @@
+"""What an evaluation costs next to a training epoch, per task, before and after drawing
+only the samples the metrics score and reading NLL-test from a fixed subset of the test
+set; appends a table to docs/benchmark-log.md.
+
+    SEQGAN_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_eval.py [--threads 2]
+
+"before": the generator draws ``schedule.generated_num`` samples (9,984) and NLL-test reads
+the whole test set (``eval.nll_test_samples: null``). "after": the defaults (text: 1,000
+samples, NLL-test on 2,000 test samples; music and synthetic draw all 9,984: MSE and the
+official NLL-oracle score every one). ``captions-like`` stands for a caption benchmark: a
+20,000-line train file and a 10,000-line test file (``data.test_path``) at seq_len 40,
+made from the poems corpus. The generator is the untrained one (full-length samples: the
+slowest case for BLEU).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from distributed_seqgan.acting.backend import make_pool
+from distributed_seqgan.bench import common
+from distributed_seqgan.config import Config, load_config
+from distributed_seqgan.data.registry import resolve
+from distributed_seqgan.learning.learner import Learner
+from distributed_seqgan.tasks import Task, build_task, whole_batches
+
+CONFIGS = {
+    "synthetic-cpu": ("configs/synthetic-cpu.yaml", []),
+    "poems-cpu": ("configs/poems-cpu.yaml", []),
+    "obama-cpu": ("configs/obama-cpu.yaml", []),
+    "music-cpu": ("configs/music-cpu.yaml", []),
+    "captions-like": (
+        "configs/text.yaml",
+        ["data.tokenizer=whitespace", "generator.seq_len=40", "data.long_lines=truncate"],
+    ),  # fmt: skip
+}
+
+
+def captions_like(tmp: Path) -> list[str]:
+    """A 20,000-line train file and a 10,000-line test file from the poems corpus."""
+    lines = [x for x in resolve("chinese-poems").read_text(encoding="utf-8").splitlines() if x]
+    train, test = tmp / "train.txt", tmp / "test.txt"
+    train.write_text("\n".join((lines * 2)[:20_000]) + "\n", encoding="utf-8")
+    test.write_text("\n".join(lines[::-1][:10_000]) + "\n", encoding="utf-8")
+    return [f"data.path={train}", f"data.test_path={test}"]
+
+
+def evaluation(cfg: Config, task: Task, pool, learner: Learner, n: int) -> float:  # noqa: ANN001
+    """Seconds of one evaluation as the trainer runs it: draw n samples, score them."""
+    t0 = time.perf_counter()
+    samples = pool.sample(n, "eval/bench", 0)  # (n, T)
+    task.evaluate(samples, learner.generator)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str]) -> int:
+    ap = common.parser(__doc__, device=False)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    ap.add_argument("--tasks", default=",".join(CONFIGS), help="comma-separated")
+    args = ap.parse_args(argv)
+    common.setup(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.tasks.split(","):
+            path, sets = CONFIGS[name]
+            if name == "captions-like":
+                sets = [*sets, *captions_like(Path(tmp))]
+            before_task, cfg = build_task(load_config(path, [*sets, "eval.nll_test_samples=null"]))
+            after_task, _ = build_task(load_config(path, sets))
+            learner = Learner(cfg)
+            pool = make_pool(cfg)
+            pool.publish(learner.weights())
+            n_gen = whole_batches(cfg.schedule.generated_num, cfg.schedule.batch_size)
+            n_after = after_task.eval_samples(n_gen)
+            evaluation(cfg, after_task, pool, learner, 64)  # warm-up
+            before = evaluation(cfg, before_task, pool, learner, n_gen)
+            after = evaluation(cfg, after_task, pool, learner, n_after)
+            t0 = time.perf_counter()
+            learner.mle_epoch(after_task.train)
+            epoch = time.perf_counter() - t0
+            pool.close()
+            rows.append([
+                name, f"{len(after_task.train):,} / {len(after_task.test):,}",
+                f"{epoch:.1f} s",
+                f"{before:.1f} s ({n_gen:,} samples, NLL-test {len(before_task.test):,})",
+                f"{after:.1f} s ({n_after:,} samples, NLL-test "
+                f"{len(getattr(after_task, 'nll_test_set', after_task.test)):,})",
+                f"{before / epoch:.0%} → {after / epoch:.0%}",
+            ])  # fmt: skip
+            print(rows[-1], flush=True)
+    common.append_table(
+        args.out,
+        common.command("python benchmarks/bench_eval.py", argv),
+        f"{common.describe_device(torch.device('cpu'))}. One evaluation (draw, then score "
+        "as the trainer does) and one MLE epoch, per task; see the script's docstring.",
+        ["task", "train / test samples", "MLE epoch", "evaluation before", "evaluation after",
+         "evaluation / epoch"],
+        rows,
+    )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
