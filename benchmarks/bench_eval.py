@@ -54,8 +54,11 @@ def evaluation(cfg: Config, task: Task, pool, learner: Learner, n: int) -> float
     """Seconds of one evaluation as the trainer runs it: draw n samples, score them."""
     t0 = time.perf_counter()
     samples = pool.sample(n, "eval/bench", 0)  # (n, T)
+    t1 = time.perf_counter()
     task.evaluate(samples, learner.generator)
-    return time.perf_counter() - t0
+    t2 = time.perf_counter()
+    print(f"  {n} samples: draw {t1 - t0:.2f} s, score {t2 - t1:.2f} s", flush=True)
+    return t2 - t0
 
 
 def main(argv: list[str]) -> int:

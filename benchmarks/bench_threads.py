@@ -1,0 +1,78 @@
+"""Torch's OpenMP threads on a busy machine: 30 MLE steps and one draw of 1,024 samples
+(the poems-cpu sizes, V = 5,000), with 1 and with all threads, with OpenMP's waiting threads
+spinning (ACTIVE, libgomp's default) or sleeping (PASSIVE, what ``distributed_seqgan`` sets
+unless OMP_WAIT_POLICY is already set), on a quiet machine and next to ``--busy`` processes
+that each keep one core busy (another run, a browser build). Appends a table to
+docs/benchmark-log.md.
+
+    .venv/bin/python benchmarks/bench_threads.py [--busy 2]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from distributed_seqgan.bench import common
+
+WORKLOAD = r"""
+import json, sys, time, torch
+from distributed_seqgan.config import load_config
+from distributed_seqgan.models.build import build_generator
+from distributed_seqgan.seeding import uniforms
+torch.set_num_threads(int(sys.argv[1]))
+cfg = load_config("configs/poems-cpu.yaml", ["generator.vocab_size=5000"])
+g = build_generator(cfg)
+seqs = torch.randint(0, 5000, (64 * 30, cfg.generator.seq_len), generator=torch.Generator().manual_seed(0))
+for ch in seqs[:128].split(64):  # warm-up
+    g.weighted_nll(ch, torch.full(ch.shape, 1 / ch.numel())).backward()
+t0 = time.perf_counter()
+for ch in seqs.split(64):
+    g.weighted_nll(ch, torch.full(ch.shape, 1 / ch.numel())).backward()
+t1 = time.perf_counter()
+with torch.no_grad():
+    g.sample(uniforms((1024, cfg.generator.seq_len), 0, "bench"))
+t2 = time.perf_counter()
+print(json.dumps({"mle": t1 - t0, "sample": t2 - t1}))
+"""
+SPIN = "while True: pass"
+
+
+def measure(threads: int, policy: str) -> dict[str, float]:
+    env = {**os.environ, "OMP_WAIT_POLICY": policy}
+    out = subprocess.run([sys.executable, "-c", WORKLOAD, str(threads)], env=env, check=True,
+                         capture_output=True, text=True, timeout=1800).stdout  # fmt: skip
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> int:
+    ap = common.parser(__doc__, device=False)
+    ap.add_argument("--busy", type=int, default=0, help="processes that each spin one core")
+    args = ap.parse_args(argv)
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(args.busy)]
+    rows = []
+    try:
+        for threads in (1, os.cpu_count() or 1):
+            for policy in ("ACTIVE", "PASSIVE"):
+                t = measure(threads, policy)
+                rows.append([str(args.busy), str(threads), policy, f"{t['mle']:.2f} s",
+                             f"{t['sample']:.2f} s"])  # fmt: skip
+                print(rows[-1], flush=True)
+    finally:
+        for p in spinners:
+            p.kill()
+    common.append_table(
+        args.out,
+        common.command("python benchmarks/bench_threads.py", argv),
+        f"{os.cpu_count()} CPUs. 30 MLE steps (batch 64) and one draw of 1,024 samples at the "
+        "poems-cpu sizes (V = 5,000); each in a fresh process with OMP_WAIT_POLICY set.",
+        ["busy processes", "torch threads", "OMP_WAIT_POLICY", "30 MLE steps", "draw 1,024"],
+        rows,
+    )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
