@@ -130,7 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     rp.add_argument("-n", type=int, default=None,
                     help="--checkpoints: samples per row (default schedule.generated_num)")  # fmt: skip
-    rp.add_argument("--seed", type=int, default=0, help="--checkpoints: sampling seed")
+    rp.add_argument(
+        "--significance", type=int, default=None, metavar="N",
+        help="synthetic runs: per-sample oracle NLLs of N samples of each run's final "
+        "generator, and Welch's t-test of each label against the first run's (Table 1)",
+    )  # fmt: skip
+    rp.add_argument("--seed", type=int, default=0, help="sampling seed of the scored samples")
     rp.add_argument("--show", type=int, default=5, help="--checkpoints: samples shown per run")
 
     o = sub.add_parser(
@@ -227,6 +232,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import load_runs, write_report
     from .report.checkpoints import checkpoint_section
+    from .report.summary import chosen_metrics, make_out_dir
 
     runs = load_runs([Path(r) for r in args.runs])
     metrics = [m for m in args.metrics.split(",") if m] if args.metrics else None
@@ -236,7 +242,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         if synthetic:
             raise UserError(f"--checkpoints: run {synthetic[0]} is synthetic (text and music only)")
         sections = {r.name: checkpoint_section(r.path, args.n, args.seed, args.show) for r in runs}
-    for path in write_report(runs, Path(args.out), metrics, sections):
+    chosen_metrics(runs, metrics)  # a bad --metrics fails before any slow work
+    significance = None
+    if args.significance is not None:
+        from .report.significance import significance_table
+
+        if args.significance < 2:
+            raise UserError("--significance must be >= 2")
+        make_out_dir(Path(args.out))
+        significance = significance_table(runs, args.significance, args.seed, Path(args.out))
+    for path in write_report(runs, Path(args.out), metrics, sections, significance):
         print(path)
     return 0
 

@@ -111,3 +111,27 @@ def test_text_runs_get_checkpoint_rows_and_samples(tmp_path):
                 "| real data (train samples) | 16 |"):  # fmt: skip
         assert row in summary
     assert summary.count("\n- `") == 3 and (tmp_path / "r" / "bleu2.png").is_file()
+
+
+def test_significance_is_welch_on_per_sample_oracle_nlls(runs, tmp_path):
+    """The p-values are scipy's Welch test on the per-sample NLLs written beside the
+    report, pooled over the seeds of a label; they are reused on the next report."""
+    import numpy as np
+    from scipy import stats
+
+    out = tmp_path / "sig"
+    res = seqgan("report", "--run", str(runs["b-s1"]), "--run", str(runs["a-s1"]),
+                 "--run", str(runs["a-s2"]), "--out", str(out), "--significance", "300")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    per = {n: np.loadtxt(out / f"{n}.per-sequence.txt") for n in ("b-s1", "a-s1", "a-s2")}
+    assert all(len(v) == 300 for v in per.values())
+    pooled = np.concatenate([per["a-s1"], per["a-s2"]])
+    t, p = stats.ttest_ind(pooled, per["b-s1"], equal_var=False)
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| schedule.rollout_num=2 | 300 |" in summary and "(reference)" in summary
+    assert f"| schedule.rollout_num=4 | 600 | {pooled.mean():.4f} ± " in summary
+    assert f"| {t:.2f} | {p:.3g} |" in summary
+    stamp = (out / "a-s1.per-sequence.txt").stat().st_mtime_ns
+    again = seqgan("report", "--run", str(runs["a-s1"]), "--out", str(out),
+                   "--significance", "300")  # fmt: skip
+    assert again.returncode == 0 and (out / "a-s1.per-sequence.txt").stat().st_mtime_ns == stamp

@@ -1,5 +1,6 @@
-"""The report itself: ``summary.md`` (what ran, finals per run and per label, every
-evaluation per run), one ``<metric>.png`` per metric, and ``<run>.csv`` tables."""
+"""The report itself: ``summary.md`` (what ran, finals per run and per label, significance
+when asked, every evaluation per run), one ``<metric>.png`` per metric, and ``<run>.csv``
+tables."""
 
 from __future__ import annotations
 
@@ -26,28 +27,41 @@ def _csv(run: RunRecord, metrics: Sequence[str]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def write_report(
-    runs: Sequence[RunRecord],
-    out: Path,
-    metrics: Sequence[str] | None = None,
-    checkpoint_sections: dict[str, list[str]] | None = None,
-) -> list[Path]:
-    """Writes the report into ``out`` and returns the files written."""
+def chosen_metrics(runs: Sequence[RunRecord], metrics: Sequence[str] | None) -> list[str]:
+    """``metrics``, each logged by some run, or every logged metric."""
     logged = list(dict.fromkeys(m for r in runs for m in r.metric_names))
     chosen = list(metrics) if metrics else logged
     unknown = [m for m in chosen if m not in logged]
     if unknown:
         raise UserError(f"--metrics: {unknown[0]!r} is not logged; logged: {', '.join(logged)}")
+    return chosen
+
+
+def make_out_dir(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"--out {out}: cannot create ({exc.strerror})") from None
+
+
+def write_report(
+    runs: Sequence[RunRecord],
+    out: Path,
+    metrics: Sequence[str] | None = None,
+    checkpoint_sections: dict[str, list[str]] | None = None,
+    significance: list[str] | None = None,
+) -> list[Path]:
+    """Writes the report into ``out`` and returns the files written."""
+    chosen = chosen_metrics(runs, metrics)
+    make_out_dir(out)
     written: list[Path] = []
     lines = ["# Report", ""]
     lines += ["Runs: " + ", ".join(f"`{r.path}`" for r in runs) + ".", ""]
     lines += ["## Final values", "", *finals_table(runs, chosen), ""]
     if len({r.label for r in runs}) < len(runs):
         lines += ["## Mean ± std over seeds", "", *groups_table(runs, chosen), ""]
+    if significance:
+        lines += ["## Significance", "", *significance, ""]
     lines += ["## Curves", ""]
     for metric in chosen:
         png = out / f"{metric}.png"

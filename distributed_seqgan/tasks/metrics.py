@@ -28,9 +28,14 @@ def mean_nll(model: LSTMPolicy, seqs: torch.Tensor, batch_size: int = 1024) -> f
 
 
 @torch.no_grad()
-def per_sequence_nll(model: LSTMPolicy, seqs: torch.Tensor) -> torch.Tensor:
-    """Mean per-token NLL of each sequence (n, T) -> (n,)."""
-    return -model.token_log_probs(seqs.to(model.device)).double().mean(dim=1).cpu()
+def per_sequence_nll(model: LSTMPolicy, seqs: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Mean per-token NLL of each sequence (n, T) -> (n,), in chunks: the (B, T, V)
+    log-probabilities of 100,000 samples at V = 5,000 would need 40 GB at once."""
+    parts = [
+        -model.token_log_probs(chunk.to(model.device)).double().mean(dim=1).cpu()
+        for chunk in seqs.split(batch_size)
+    ]
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
 
 
 @torch.no_grad()
