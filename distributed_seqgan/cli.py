@@ -124,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", required=True, help="directory for the report (created)")
     rp.add_argument("--metrics", default=None, help="comma-separated (default: all logged)")
     rp.add_argument(
+        "--reference", action="append", default=[], metavar="LABEL=FILE.csv",
+        help="a published curve to draw and compare point by point (columns as a report's "
+        "<run>.csv), e.g. docs/official-log.csv (repeatable)",
+    )  # fmt: skip
+    rp.add_argument(
         "--checkpoints", action="store_true",
         help="text and music runs: also score checkpoints mle and latest and the real data "
         "on fresh samples (slower), with a few decoded samples",
@@ -232,9 +237,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import load_runs, write_report
     from .report.checkpoints import checkpoint_section
+    from .report.runs import load_reference
     from .report.summary import chosen_metrics, make_out_dir
 
     runs = load_runs([Path(r) for r in args.runs])
+    references = [load_reference(spec) for spec in args.reference]
     metrics = [m for m in args.metrics.split(",") if m] if args.metrics else None
     sections = None
     if args.checkpoints:
@@ -251,7 +258,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise UserError("--significance must be >= 2")
         make_out_dir(Path(args.out))
         significance = significance_table(runs, args.significance, args.seed, Path(args.out))
-    for path in write_report(runs, Path(args.out), metrics, sections, significance):
+    for path in write_report(runs, Path(args.out), metrics, sections, significance, references):
         print(path)
     return 0
 

@@ -135,3 +135,29 @@ def test_significance_is_welch_on_per_sample_oracle_nlls(runs, tmp_path):
     again = seqgan("report", "--run", str(runs["a-s1"]), "--out", str(out),
                    "--significance", "300")  # fmt: skip
     assert again.returncode == 0 and (out / "a-s1.per-sequence.txt").stat().st_mtime_ns == stamp
+
+
+def test_a_published_curve_is_drawn_and_compared_point_by_point(runs, tmp_path):
+    evals = [e for e in read_metrics(runs["a-s1"]) if e["phase"] == "eval"]
+    mle = [e for e in evals if e["eval_phase"] == "mle"]
+    ref = tmp_path / "paper.csv"
+    ref.write_text("x,phase,step,nll_oracle\n" + "".join(
+        f"{e['step']},mle,{e['step']},{e['nll_oracle'] + 0.5}\n" for e in mle))  # fmt: skip
+    res = seqgan("report", "--run", str(runs["a-s1"]), "--reference", f"paper={ref}",
+                 "--out", str(tmp_path / "r"))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
+    assert "## a-s1 against paper: nll_oracle" in summary
+    assert f"{len(mle)} points; mean difference -0.5000" in summary
+    without = seqgan("report", "--run", str(runs["a-s1"]), "--out", str(tmp_path / "n"))
+    assert without.returncode == 0
+    png = (tmp_path / "r" / "nll_oracle.png").read_bytes()
+    assert png != (tmp_path / "n" / "nll_oracle.png").read_bytes()  # the curve is drawn
+    bad = tmp_path / "bad.csv"
+    bad.write_text("step,nll\n1,2\n")
+    for spec, message in ((f"paper={bad}", "the header must be x,phase,step"),
+                          (str(ref), "expected LABEL=FILE.csv"),
+                          (f"p={tmp_path / 'none.csv'}", "cannot read")):  # fmt: skip
+        res = seqgan("report", "--run", str(runs["a-s1"]), "--reference", spec,
+                     "--out", str(tmp_path / "x"))  # fmt: skip
+        assert res.returncode == 2 and message in res.stderr, res.stderr

@@ -30,7 +30,7 @@ def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path) -> bool:
     """The metric against its x (MLE epochs, then adversarial iterations) for every run that
     logs it; False when none does."""
     plt = _pyplot()
-    labels = list(dict.fromkeys(r.label for r in runs))
+    labels = list(dict.fromkeys(r.label for r in runs if not r.reference))
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     drawn, seen = False, dict.fromkeys(labels, 0)
     pre = set()
@@ -38,12 +38,17 @@ def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path) -> bool:
         pts = run.series(metric)
         if not pts:
             continue
+        xs, ys = zip(*pts, strict=True)
+        if run.reference:  # a published curve: black, dashed
+            ax.plot(xs, ys, "--", marker="x", ms=4, lw=1.0, color="black", label=run.label)
+            drawn = True
+            continue
         i = labels.index(run.label)
         style = STYLES[seen[run.label] % len(STYLES)]
         seen[run.label] += 1
-        xs, ys = zip(*pts, strict=True)
+        ours = [r for r in runs if not r.reference]
         ax.plot(xs, ys, style, marker=".", ms=3, lw=1.2, color=f"C{i % 10}",
-                label=f"{run.label} (seed {run.seed})" if len(runs) > 1 else run.name)  # fmt: skip
+                label=f"{run.label} (seed {run.seed})" if len(ours) > 1 else run.name)  # fmt: skip
         if run.mle_epochs and any(p.phase == "adversarial" for p in run.evals):
             pre.add(run.mle_epochs)
         drawn = True

@@ -37,6 +37,7 @@ class RunRecord:
     mle_epochs: int  # epochs before the adversarial phase (MLE or SS)
     wall_s: float  # seconds of logged work, over every process that wrote to the run
     label: str = field(default="")  # what tells it apart; set by load_runs
+    reference: bool = False  # a published curve (--reference), not a run of ours
 
     @property
     def name(self) -> str:
@@ -139,3 +140,36 @@ def load_runs(paths: Sequence[Path]) -> list[RunRecord]:
     for run in runs:
         run.label = _label(run, differ)
     return runs
+
+
+def load_reference(spec: str) -> RunRecord:
+    """``LABEL=FILE``: a published curve as a CSV with the columns of a report's
+    ``<run>.csv`` (``x,phase,step,<metric>...``; ``time_s`` optional), e.g. the official
+    repository's training log."""
+    label, sep, file = spec.partition("=")
+    if not sep or not label or not file:
+        raise UserError(f"--reference {spec!r}: expected LABEL=FILE.csv")
+    path = Path(file)
+    try:
+        rows = [line.split(",") for line in path.read_text(encoding="utf-8").splitlines() if line]
+    except OSError as exc:
+        raise UserError(f"--reference {path}: cannot read ({exc.strerror})") from None
+    if not rows or rows[0][:3] != ["x", "phase", "step"] or len(rows[0]) < 4:
+        raise UserError(f"--reference {path}: the header must be x,phase,step,<metric>...")
+    head, evals = rows[0], []
+    for i, row in enumerate(rows[1:], start=2):
+        try:
+            cells = dict(zip(head, row, strict=True))
+            metrics = {k: float(v) for k, v in cells.items()
+                       if k not in ("x", "phase", "step", "time_s") and v != ""}  # fmt: skip
+            point = EvalPoint(int(cells["x"]), cells["phase"], int(cells["step"]),
+                              float(cells.get("time_s") or 0.0), metrics)  # fmt: skip
+        except ValueError:
+            raise UserError(
+                f"--reference {path}:{i}: not {len(head)} numbers as the header says"
+            ) from None
+        evals.append(point)
+    if not evals:
+        raise UserError(f"--reference {path}: no rows")
+    pre = max((p.x + 1 for p in evals if p.phase in ("mle", "ss")), default=0)
+    return RunRecord(path, {}, evals, pre, 0.0, label=label, reference=True)

@@ -11,7 +11,7 @@ from ..errors import UserError
 from ..infra.files import write_atomic
 from .plots import plot_metric
 from .runs import RunRecord
-from .tables import evaluations_table, finals_table, groups_table
+from .tables import evaluations_table, finals_table, groups_table, reference_table
 
 
 def _write(path: Path, text: str) -> None:
@@ -50,8 +50,10 @@ def write_report(
     metrics: Sequence[str] | None = None,
     checkpoint_sections: dict[str, list[str]] | None = None,
     significance: list[str] | None = None,
+    references: Sequence[RunRecord] = (),
 ) -> list[Path]:
-    """Writes the report into ``out`` and returns the files written."""
+    """Writes the report into ``out`` and returns the files written; ``references``
+    (published curves) are drawn with the runs and compared with each point by point."""
     chosen = chosen_metrics(runs, metrics)
     make_out_dir(out)
     written: list[Path] = []
@@ -62,10 +64,16 @@ def write_report(
         lines += ["## Mean ± std over seeds", "", *groups_table(runs, chosen), ""]
     if significance:
         lines += ["## Significance", "", *significance, ""]
+    for ref in references:
+        for run in runs:
+            for metric in chosen:
+                table = reference_table(ref, run, metric)
+                if table:
+                    lines += [f"## {run.name} against {ref.label}: {metric}", "", *table, ""]
     lines += ["## Curves", ""]
     for metric in chosen:
         png = out / f"{metric}.png"
-        if plot_metric(runs, metric, png):
+        if plot_metric([*runs, *references], metric, png):
             written.append(png)
             lines += [f"![{metric}]({png.name})", ""]
     for run in runs:

@@ -59,3 +59,22 @@ def groups_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]
         wall = _mean_std([r.wall_s for r in group], digits=0)
         lines.append("| " + " | ".join([label, str(len(group)), *cells, wall]) + " |")
     return lines
+
+
+def reference_table(ref: RunRecord, run: RunRecord, metric: str) -> list[str]:
+    """Point by point: the reference's value, the run's at the same x, the difference."""
+    ours = dict(run.series(metric))
+    pairs = [(x, p, v) for p in ref.evals if (v := p.metrics.get(metric)) is not None
+             if (x := p.x) in ours]  # fmt: skip
+    if not pairs:
+        return []
+    lines = [f"| x | phase | step | {ref.label} | {run.name} | difference |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for x, p, v in pairs:
+        lines.append(
+            f"| {x} | {p.phase} | {p.step} | {v:.4f} | {ours[x]:.4f} | {ours[x] - v:+.4f} |"
+        )
+    diffs = [ours[x] - v for x, _, v in pairs]
+    lines += ["", f"{len(pairs)} points; mean difference {sum(diffs) / len(diffs):+.4f}, "
+              f"largest {max(diffs, key=abs):+.4f}."]  # fmt: skip
+    return lines
