@@ -65,6 +65,8 @@ def main(argv: list[str]) -> int:
     ap = common.parser(__doc__, device=False)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     ap.add_argument("--tasks", default=",".join(CONFIGS), help="comma-separated")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override for every task (tests shrink the data with it)")  # fmt: skip
     args = ap.parse_args(argv)
     common.setup(args)
     if args.threads:
@@ -75,6 +77,7 @@ def main(argv: list[str]) -> int:
             path, sets = CONFIGS[name]
             if name == "captions-like":
                 sets = [*sets, *captions_like(Path(tmp))]
+            sets = [*sets, *args.overrides]
             before_task, cfg = build_task(load_config(path, [*sets, "eval.nll_test_samples=null"]))
             after_task, _ = build_task(load_config(path, sets))
             learner = Learner(cfg)

@@ -104,3 +104,26 @@ def test_table_writer_appends_dated_sections(tmp_path):
     assert common.command("s.py", ["--rows", "4", "--out", "f.md", "--device", "cpu"]) == (
         "s.py --rows 4 --device cpu"
     )
+
+
+def test_eval_benchmark_writes_before_and_after(tmp_path):
+    """benchmarks/bench_eval.py on slices of two corpora: after, the text task draws only
+    the samples it scores; music keeps every sample (MSE scores them all)."""
+    out = tmp_path / "log.md"
+    res = run("benchmarks/bench_eval.py", "--tasks", "poems-cpu,music-cpu", "--set",
+              "data.max_lines=300", "--set", "schedule.generated_num=256", "--set",
+              "eval.bleu_samples=64", "--set", "eval.self_bleu_samples=32", "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = out.read_text().splitlines()
+    poems = next(line for line in lines if line.startswith("| poems-cpu |")).split(" | ")
+    music = next(line for line in lines if line.startswith("| music-cpu |")).split(" | ")
+    assert "(256 samples" in poems[3] and "(64 samples" in poems[4]
+    assert "(256 samples" in music[3] and "(256 samples" in music[4]
+
+
+def test_threads_benchmark_writes_every_policy(tmp_path):
+    out = tmp_path / "log.md"
+    res = run("benchmarks/bench_threads.py", "--quick", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| 0 |")]
+    assert {tuple(r.split(" | ")[1:3]) for r in rows} >= {("1", "ACTIVE"), ("1", "PASSIVE")}
