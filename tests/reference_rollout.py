@@ -46,5 +46,5 @@ def engine_rewards(
 ) -> torch.Tensor:  # fmt: skip
     """The batched engine's rewards (B, T) from all N = u.shape[0] rollouts as one shard."""
     score = DiscriminatorScorer(disc, bf16)
-    sums, final = rollout_reward_sums(policy, score, samples, u)  # (B, T-1), (B,)
+    sums, _, final = rollout_reward_sums(policy, score, samples, u)  # (B, T-1), (B,)
     return torch.cat([sums / u.shape[0], final.unsqueeze(1)], dim=1)  # (B, T)

@@ -118,6 +118,32 @@ def test_pool_rewards_do_not_depend_on_worker_count():
     )
 
 
+def test_reward_variance_is_the_monte_carlo_estimates_for_any_worker_count():
+    """pool.reward_variance = mean over (sample, prefix) of var_r(D(completion_r)) / N,
+    computed from each rollout's scores directly; the same for 1 and 3 workers."""
+    from distributed_seqgan.acting.rollout import complete_prefixes
+    from distributed_seqgan.acting.scoring import DiscriminatorScorer
+
+    cfg = load_config("configs/smoke.yaml")
+    learner = Learner(cfg)
+    samples = torch.randint(0, cfg.generator.vocab_size, (13, cfg.generator.seq_len))
+    got = []
+    for k in (1, 3):
+        pool = LocalPool([RolloutWorker(cfg) for _ in range(k)], cfg.pool.sample_chunk)
+        pool.publish(learner.weights())
+        pool.rollout_rewards(samples, 6, step=2)
+        got.append(pool.reward_variance)
+        pool.rollout_rewards(samples, 1, step=2)
+        assert pool.reward_variance is None  # one rollout: no spread
+    u = torch.stack([rollout_uniforms(cfg.seed, 2, r, 13, cfg.generator.seq_len) for r in range(6)])
+    with torch.no_grad():
+        done = complete_prefixes(learner.generator.eval(), samples, u)  # (T-1, R, B, T)
+        scores, _ = DiscriminatorScorer(learner.discriminator.eval())(samples, done)  # (T-1, R, B)
+    want = (scores.double().var(dim=1) / 6).mean().item()
+    assert got[0] == pytest.approx(want, rel=1e-9) and got[1] == pytest.approx(want, rel=1e-9)
+    assert want > 0
+
+
 def test_worker_rejects_stale_versions():
     from distributed_seqgan.acting.messages import RolloutShard, StaleWeightsError
 

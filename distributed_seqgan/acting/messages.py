@@ -53,4 +53,5 @@ class ShardResult:
     version: int
     shard: RolloutShard
     rollout_sums: torch.Tensor  # (b, T-1): sum over this shard's rollouts of D(completion)
+    rollout_moments: torch.Tensor  # (2, b, T-1) float64: the same sum, and of the squares
     final: torch.Tensor | None  # (b,): D(full sequence), only when shard.scores_final

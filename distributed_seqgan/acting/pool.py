@@ -21,6 +21,7 @@ from .worker import RolloutWorker
 class WorkerPool(Protocol):
     version: int
     stats: dict[str, int]  # worker_restarts, retried_shards (logged per iteration)
+    reward_variance: float | None  # of the last rollout_rewards' estimate (see reward_variance)
 
     def publish(self, weights: Weights) -> int:
         """Makes ``weights`` the current version on every worker; returns the version."""
@@ -84,6 +85,22 @@ def combine_rewards(
     return torch.cat([sums / num_rollouts, final.unsqueeze(1)], dim=1)  # (B, T)
 
 
+def reward_variance(
+    results: Sequence[ShardResult], num_samples: int, num_rollouts: int, seq_len: int
+) -> float | None:
+    """The variance of the Monte-Carlo reward estimate, averaged over samples and prefix
+    lengths: the sample variance of D(completion) across the N rollouts, divided by N. What
+    a larger ``schedule.rollout_num`` buys; None for N = 1 (no spread to measure)."""
+    if num_rollouts < 2:
+        return None
+    moments = torch.zeros(2, num_samples, seq_len - 1, dtype=torch.float64)  # (2, B, T-1)
+    for res in results:
+        moments[:, res.shard.sample_start : res.shard.sample_end] += res.rollout_moments
+    sums, squares = moments  # (B, T-1) each
+    spread = (squares - sums.square() / num_rollouts).clamp_(min=0) / (num_rollouts - 1)
+    return (spread / num_rollouts).mean().item()
+
+
 def concat_samples(results: Sequence[tuple[int, torch.Tensor]], version: int) -> torch.Tensor:
     """Joins sample shards (version, (n_k, T)) in plan order; rejects other versions."""
     for got, _ in results:
@@ -102,6 +119,7 @@ class LocalPool:
         self.sample_chunk = sample_chunk
         self.version = -1
         self.stats = {"worker_restarts": 0, "retried_shards": 0}  # never fail in process
+        self.reward_variance: float | None = None
 
     def publish(self, weights: Weights) -> int:
         self.version += 1
@@ -118,6 +136,7 @@ class LocalPool:
             )
             for k, s in enumerate(shards)
         ]
+        self.reward_variance = reward_variance(results, b, num_rollouts, seq_len)
         return combine_rewards(results, b, num_rollouts, seq_len, self.version)
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:

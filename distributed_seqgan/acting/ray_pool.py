@@ -40,7 +40,13 @@ from .. import __version__
 from ..config import Config
 from ..errors import UserError, WorkerPoolError
 from .messages import RolloutShard, StaleWeightsError, Weights
-from .pool import combine_rewards, concat_samples, plan_rollout_shards, plan_sample_shards
+from .pool import (
+    combine_rewards,
+    concat_samples,
+    plan_rollout_shards,
+    plan_sample_shards,
+    reward_variance,
+)
 from .worker import RolloutWorker
 
 AUTH_HINT = (
@@ -205,6 +211,7 @@ class RayPool:
         self.version = -1
         self._weights_ref: Any = None
         self.stats = {"worker_restarts": 0, "retried_shards": 0}
+        self.reward_variance: float | None = None
         described = self.describe()
         try:
             check_versions(versions(), described)
@@ -240,7 +247,9 @@ class RayPool:
 
         calls = [call(s) for s in shards]
         results = self._run(calls)
-        return combine_rewards(results, b, num_rollouts, seq_len, self.version)
+        rewards = combine_rewards(results, b, num_rollouts, seq_len, self.version)
+        self.reward_variance = reward_variance(results, b, num_rollouts, seq_len)
+        return rewards
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         shards = plan_sample_shards(n, self.cfg.pool.sample_chunk, stream, step)

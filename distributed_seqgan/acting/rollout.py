@@ -134,14 +134,19 @@ def rollout_reward_sums(
     score: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
     samples: torch.Tensor,
     u: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Sum over the given rollouts of the reward of each completion, per sample and prefix
-    length, and the reward of the samples themselves; ``score`` is a scorer
+    length, its float64 sum and sum of squares (for the Monte-Carlo estimate's variance,
+    what the rollout count N buys), and the reward of the samples themselves; ``score`` is a scorer
     (``scoring.py``: D, or BLEU).
 
-    samples (B, T); u (R, T-1, B, T) -> (sums (B, T-1), final (B,)). Divide the sums by the
-    total rollout count N (over all shards) to get the rewards of positions 1..T-1.
+    samples (B, T); u (R, T-1, B, T) -> (sums (B, T-1), float64 sums and sums of squares
+    (2, B, T-1), final (B,)).
+    Divide the sums by the total rollout count N (over all shards) to get the rewards of
+    positions 1..T-1.
     """
     done = complete_prefixes(policy, samples, u)  # (T-1, R, B, T)
     scores, final = score(samples, done)  # (T-1, R, B), (B,)
-    return scores.sum(dim=1).T.contiguous(), final  # (B, T-1), (B,)
+    wide = scores.double()  # (T-1, R, B): float64 moments, the variance subtracts them
+    moments = torch.stack([wide.sum(dim=1).T, wide.square().sum(dim=1).T])  # (2, B, T-1)
+    return scores.sum(dim=1).T.contiguous(), moments, final  # (B, T-1), (2, B, T-1), (B,)

@@ -107,8 +107,9 @@ class RolloutWorker:
             ]
         )  # (R, T-1, b, T)
         samples = samples.to(self.device)
-        sums, final = rollout_reward_sums(self.rollout_policy, self.score, samples, u)
-        return ShardResult(version, shard, sums.cpu(), final.cpu() if shard.scores_final else None)
+        sums, moments, final = rollout_reward_sums(self.rollout_policy, self.score, samples, u)
+        final_cpu = final.cpu() if shard.scores_final else None
+        return ShardResult(version, shard, sums.cpu(), moments.cpu(), final_cpu)
 
     def sample(self, version: int, shard: SampleShard) -> tuple[int, torch.Tensor]:
         """Draws ``shard.n`` sequences from the generator -> (version, (n, T) on CPU)."""

@@ -172,8 +172,10 @@ class Trainer:
             self.evaluate("adversarial", it)
         t_g = time.perf_counter() - t0
         stats = self.d_training("adversarial", it, s.d_steps) if s.d_steps else {}
+        var = self.pool.reward_variance  # of the last G step's Monte-Carlo estimate
         self.logger.log(
-            "adversarial", it, pg_loss=pg_loss, mean_reward=rewards.mean().item(), **stats,
+            "adversarial", it, pg_loss=pg_loss, mean_reward=rewards.mean().item(),
+            **({} if var is None else {"reward_mc_var": var}), **stats,
             g_s=t_g, iteration_s=time.perf_counter() - t0, **self.pool.stats,
         )  # fmt: skip
 
