@@ -1,8 +1,8 @@
 """Torch's OpenMP threads on a busy machine: 30 MLE steps and one draw of 1,024 samples
 (the poems-cpu sizes, V = 5,000), with 1 and with all threads, with OpenMP's waiting threads
-spinning (ACTIVE, libgomp's default) or sleeping (PASSIVE, what ``distributed_seqgan`` sets
-unless OMP_WAIT_POLICY is already set), on a quiet machine and next to ``--busy`` processes
-that each keep one core busy (another run, a browser build). Appends a table to
+spinning (ACTIVE), sleeping at once (PASSIVE), or libgomp's default when the variable is
+unset (spin a while, then sleep), on a quiet machine and next to ``--busy`` processes that
+each keep one core busy (another run, a browser build). Appends a table to
 docs/benchmark-log.md.
 
     .venv/bin/python benchmarks/bench_threads.py [--busy 2]
@@ -42,7 +42,9 @@ SPIN = "while True: pass"
 
 
 def measure(threads: int, policy: str, steps: int, rows: int) -> dict[str, float]:
-    env = {**os.environ, "OMP_WAIT_POLICY": policy}
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if policy != "unset":  # the workload imports torch first: unset stays unset
+        env["OMP_WAIT_POLICY"] = policy
     args = [sys.executable, "-c", WORKLOAD, str(threads), str(steps), str(rows)]
     out = subprocess.run(args, env=env, check=True, capture_output=True, text=True,
                          timeout=1800).stdout  # fmt: skip
@@ -59,7 +61,7 @@ def main(argv: list[str]) -> int:
     table = []
     try:
         for threads in (1, os.cpu_count() or 1):
-            for policy in ("ACTIVE", "PASSIVE"):
+            for policy in ("unset", "ACTIVE", "PASSIVE"):
                 t = measure(threads, policy, steps, rows)
                 table.append([str(args.busy), str(threads), policy, f"{t['mle']:.2f} s",
                               f"{t['sample']:.2f} s"])  # fmt: skip
@@ -71,7 +73,8 @@ def main(argv: list[str]) -> int:
         args.out,
         common.command("python benchmarks/bench_threads.py", argv),
         f"{os.cpu_count()} CPUs. {steps} MLE steps (batch 64) and one draw of {rows:,} samples "
-        "at the poems-cpu sizes (V = 5,000); each in a fresh process with OMP_WAIT_POLICY set.",
+        "at the poems-cpu sizes (V = 5,000); each in a fresh process with OMP_WAIT_POLICY as "
+        "shown (unset: libgomp's default).",
         ["busy processes", "torch threads", "OMP_WAIT_POLICY", f"{steps} MLE steps",
          f"draw {rows:,}"],
         table,

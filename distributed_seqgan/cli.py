@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set schedule.mle_epochs=10 (repeatable)",
     )
     t.add_argument("--quiet", action="store_true", help="no progress output (metrics.jsonl only)")
+    t.add_argument(
+        "--init-from", metavar="RUN", default=None,
+        help="start from RUN's pretrained generator and discriminator (skip MLE and D "
+        "pretraining); the configs may differ only in run, pool, ray, wandb and adversarial "
+        "schedule keys (rollout_num, adv_iterations, g_steps, d_steps, ...)",
+    )  # fmt: skip
 
     r = sub.add_parser(
         "resume",
@@ -175,7 +181,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .runner import train
 
     cfg = load_config(args.config, args.overrides)
-    run_dir = train(cfg, quiet=args.quiet)
+    run_dir = train(cfg, quiet=args.quiet, init_from=args.init_from)
     print(f"run directory: {run_dir}")
     return 0
 

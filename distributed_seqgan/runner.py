@@ -24,9 +24,10 @@ from .errors import ConfigError, DataError, Stopped, UserError
 from .infra import checkpoint, storage
 from .infra.malloc import keep_freed_memory
 from .infra.memory import check_fits
-from .infra.tracking import RunLogger, Sink, drop_events_from
+from .infra.tracking import RunLogger, Sink, drop_events_from, read_metrics
 from .learning.learner import Learner
 from .learning.trainer import PHASES, Position, Trainer, first_position
+from .learning.warm_start import copy_pretraining, pretrained_state
 from .tasks import Task, build_task, check_task, rebuild_task
 
 
@@ -119,25 +120,34 @@ def _signals_stop_the_run() -> Iterator[None]:
 
 def _execute(
     cfg: Config, task: Task, pool: WorkerPool, run_dir: Path, quiet: bool,
-    resume_from: dict[str, Any] | None = None,
+    resume_from: dict[str, Any] | None = None, pretrained_by: Path | None = None,
 ) -> None:  # fmt: skip
     """Runs the trainer in ``run_dir``: from the start, or from a checkpoint's state. A
     resumed run's state is restored first, so a checkpoint that does not fit leaves the
-    run directory as it was; then the events of the cut unit leave metrics.jsonl."""
+    run directory as it was; then the events of the cut unit leave metrics.jsonl.
+    ``pretrained_by``: a new run starting from that run's pretraining (``resume_from``);
+    the copied pretraining events also go to the trackers, so W&B shows the whole run."""
     learner = Learner(cfg)
     start: Position = first_position(cfg)
     if resume_from is not None:
         learner.load_state_dict(resume_from["learner"])
         start = (resume_from["phase"], resume_from["step"])
         drop_events_from(run_dir, *start, PHASES)
-    sinks = _sinks(cfg, run_dir, fresh=resume_from is None)
+    sinks = _sinks(cfg, run_dir, fresh=resume_from is None or pretrained_by is not None)
+    if pretrained_by is not None:
+        for event in read_metrics(run_dir):
+            phase, step = event.pop("phase"), event.pop("step")
+            for sink in sinks:
+                sink.log(phase, step, event)
     logger = RunLogger(run_dir, quiet=quiet, sinks=sinks)
     try:
         threads = torch.get_num_threads()
         logger.info(f"run directory {run_dir}; torch {torch.__version__}, {threads} threads")
         for sink in sinks:
             logger.info(f"tracking: {sink}")
-        if resume_from is not None:
+        if pretrained_by is not None:
+            logger.info(f"pretrained by {pretrained_by} (its MLE and D pretraining)")
+        elif resume_from is not None:
             logger.info(f"resumed at {start[0]} {start[1]}")
         with _signals_stop_the_run():
             Trainer(cfg, learner, pool, task, logger, run_dir).run(start)
@@ -157,9 +167,14 @@ def _make_pool(cfg: Config, task: Task) -> WorkerPool:
     return make_pool(cfg, reference_subset(task.train, cfg.seed))
 
 
-def train(cfg: Config, quiet: bool = False, pool: WorkerPool | None = None) -> Path:
+def train(
+    cfg: Config, quiet: bool = False, pool: WorkerPool | None = None,
+    init_from: Path | str | None = None,
+) -> Path:  # fmt: skip
     """Trains end to end as ``cfg`` says; returns the run directory. ``pool``: a pool built
-    already (default: the one ``pool.backend`` names); it is closed at the end."""
+    already (default: the one ``pool.backend`` names); it is closed at the end.
+    ``init_from``: a run whose pretraining (MLE and D) this run starts from, skipping its
+    own; the configs must agree on everything pretraining reads (``warm_start``)."""
     check_task(cfg)  # the task's own rules, then sizes: both before any work
     check_fits(cfg)
     keep_freed_memory()  # D steps reallocate the same large buffers every step
@@ -168,12 +183,16 @@ def train(cfg: Config, quiet: bool = False, pool: WorkerPool | None = None) -> P
     # Data and workers first: a missing file or an impossible pool leaves no run dir behind.
     # The task may fill in what the data decides (the vocabulary size), so it comes first.
     task, cfg = build_task(cfg)
+    source = None if init_from is None else Path(init_from)
+    start = None if source is None else pretrained_state(source, cfg)
     pool = _make_pool(cfg, task) if pool is None else pool
     try:
         run_dir = new_run_dir(cfg)
         dump_config(cfg, run_dir / "config.yaml")
         task.save(run_dir)
-        _execute(cfg, task, pool, run_dir, quiet)
+        if source is not None:
+            copy_pretraining(source, run_dir)
+        _execute(cfg, task, pool, run_dir, quiet, resume_from=start, pretrained_by=source)
     finally:
         pool.close()
     return run_dir

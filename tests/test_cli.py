@@ -159,15 +159,3 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in res.stderr, (name, res.stderr)
         assert lines[0].startswith("seqgan: error: ") and message in lines[0], (name, lines[0])
-
-
-def test_openmp_threads_sleep_while_they_wait_unless_the_user_says_otherwise():
-    """Spinning OpenMP waits stall for scheduler slices on a busy machine
-    (benchmarks/bench_threads.py); the package sets PASSIVE before torch loads."""
-    code = "import distributed_seqgan, os, torch; print(os.environ['OMP_WAIT_POLICY'])"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.stdout.strip() == "PASSIVE", out.stderr
-    env["OMP_WAIT_POLICY"] = "ACTIVE"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.stdout.strip() == "ACTIVE", out.stderr

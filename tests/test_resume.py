@@ -3,6 +3,7 @@ same weights and the same metrics.jsonl as a run that never stopped."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -211,3 +212,56 @@ def test_pg_bleu_resumes_exactly(tmp_path, capfd):
     cut = tmp_path / "cut"
     resume(cut, quiet=True)
     _assert_same_run(cut, ref, done_step=4)
+
+
+def test_init_from_a_pretrained_run_equals_the_full_run_with_its_own_config(reference, tmp_path):
+    """`train --init-from RUN` with another rollout count skips MLE and D pretraining and
+    ends bit-identical to a full run with that rollout count: same weights, same events
+    (RUN's pretraining events included), its own mle.pt and pretrained.pt."""
+    other = ["schedule.rollout_num=2", "schedule.adv_iterations=4"]
+    full = train(load_config(SMOKE, [f"run.out_dir={tmp_path}", "run.name=full", *other]),
+                 quiet=True)  # fmt: skip
+    cfg = load_config(SMOKE, [f"run.out_dir={tmp_path}", "run.name=warm", *other])
+    warm = train(cfg, quiet=True, init_from=reference)
+    _assert_same_run(warm, full, done_step=4)
+    assert _events(warm)[0]["phase"] == "eval"  # the init evaluation, copied from RUN
+    for name in ("mle", "pretrained"):
+        mine, theirs = (
+            checkpoint.load(r / "checkpoints" / f"{name}.pt") for r in (warm, reference)
+        )
+        flat_mine, flat_theirs = _flat(mine), _flat(theirs)
+        assert flat_mine.keys() == flat_theirs.keys()
+        assert all(torch.equal(v, flat_theirs[k]) if torch.is_tensor(v) else v == flat_theirs[k]
+                   for k, v in flat_mine.items())  # fmt: skip
+    assert (reference / "checkpoints" / "latest.pt").is_file()  # RUN itself is untouched
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["generator.lr=0.02", "seed=8"], "other settings (generator.lr, seed)"),
+        (["algorithm=mle"], "algorithm mle has no adversarial phase"),
+    ],
+)
+def test_init_from_refuses_a_run_pretrained_otherwise(reference, tmp_path, overrides, message):
+    cfg = load_config(SMOKE, [f"run.out_dir={tmp_path}", "run.name=x", *overrides])
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        train(cfg, quiet=True, init_from=reference)
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_from_cli_errors_are_one_line(reference, tmp_path):
+    """A directory that is no run, and a run that has not finished pretraining."""
+    half = tmp_path / "half"
+    shutil.copytree(reference, half)
+    (half / "checkpoints" / "pretrained.pt").unlink()
+    for source, message in ((tmp_path, "is not a run directory"),
+                            (half, "has not finished pretraining")):  # fmt: skip
+        res = subprocess.run(
+            [sys.executable, "-m", "distributed_seqgan", "train", "--config", SMOKE,
+             "--set", f"run.out_dir={tmp_path / 'runs'}", "--init-from", str(source)],
+            capture_output=True, text=True, cwd=REPO, timeout=120,
+        )  # fmt: skip
+        assert res.returncode == 2 and message in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

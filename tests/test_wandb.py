@@ -66,3 +66,21 @@ def test_online_without_login_is_one_line_and_leaves_no_run_dir(tmp_path):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "W&B could not start a run" in lines[0], res.stderr
     assert not any((tmp_path / "runs").glob("*"))
+
+
+def test_a_run_started_from_another_runs_pretraining_shows_it_in_wandb(wandb_run, tmp_path):
+    """`--init-from`: the copied MLE and D pretraining events reach the new W&B run too, so
+    a sweep's runs (one W&B group) all show whole curves."""
+    cfg = load_config(
+        SMOKE,
+        [f"run.out_dir={tmp_path}", "run.name=n2", "wandb.enabled=true", "wandb.mode=offline",
+         "wandb.group=rollouts", "schedule.rollout_num=2"],
+    )  # fmt: skip
+    run_dir = train(cfg, quiet=True, init_from=wandb_run)
+    files = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(files) == 1, files
+    rows = wandb_reader.history(files[0])
+    assert len(rows) == len(read_metrics(run_dir))
+    assert any("mle/mle_loss" in r for r in rows) and any("d_pretrain/d_loss" in r for r in rows)
+    assert any("adversarial/pg_loss" in r for r in rows)
+    assert wandb_reader.config(files[0])["schedule"]["rollout_num"] == 2

@@ -195,7 +195,8 @@ class RayPool:
             ) from None
         threads = str(self.threads)
         env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-        env["OMP_WAIT_POLICY"] = os.environ["OMP_WAIT_POLICY"]  # as the learner's (__init__)
+        if "OMP_WAIT_POLICY" in os.environ:  # the user's choice, as the learner's
+            env["OMP_WAIT_POLICY"] = os.environ["OMP_WAIT_POLICY"]
         env["WANDB_API_KEY"] = ""  # only the learner logs to W&B: workers never get the key
         if not r.gpus_per_worker:  # Ray leaves CUDA_VISIBLE_DEVICES alone for 0-GPU actors
             env["CUDA_VISIBLE_DEVICES"] = ""
