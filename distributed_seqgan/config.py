@@ -135,7 +135,7 @@ class ScheduleConfig:
     rollout_update_rate: float = _f(0.8, ge=0.0, le=1.0)
     d_steps: int = _f(5, ge=0)
     adv_eval_every: int = _f(5, ge=1)
-    checkpoint_every: int = _f(10, ge=1)  # adversarial iterations (and D rounds) per latest.pt
+    checkpoint_every: int = _f(10, ge=1)  # iterations (epochs, D rounds) per latest.pt
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,25 @@ def test_stopped_run_resumes_exactly(reference, tmp_path, method, stream, step, 
     _assert_same_run(run_dir, reference)
 
 
+def test_a_run_killed_during_mle_resumes_from_its_latest_checkpoint(reference, tmp_path):
+    """MLE epochs write latest.pt every checkpoint_every epochs too: a run killed outright
+    (no interrupted.pt) in MLE pretraining loses at most that many epochs."""
+    cfg = load_config(SMOKE, [f"run.out_dir={tmp_path}", "run.name=killed"])
+    task, cfg = build_task(cfg)
+    run_dir = tmp_path / "killed"
+    run_dir.mkdir()
+    dump_config(cfg, run_dir / "config.yaml")
+    pool = FailingPool(make_pool(cfg), "sample", "eval/mle", 2)
+    logger = RunLogger(run_dir, quiet=True)
+    with pytest.raises(WorkerPoolError):
+        Trainer(cfg, Learner(cfg), pool, task, logger, run_dir).run()
+    logger.close()
+    (run_dir / "checkpoints" / "interrupted.pt").unlink()  # as after kill -9
+    assert (_state(run_dir)["phase"], _state(run_dir)["step"]) == ("mle", 2)
+    resume(run_dir, quiet=True)
+    _assert_same_run(run_dir, reference)
+
+
 def test_resume_from_an_earlier_checkpoint_repeats_the_rest(reference, tmp_path):
     copy = tmp_path / "again"
     shutil.copytree(reference, copy)

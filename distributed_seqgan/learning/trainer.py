@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..acting.pool import WorkerPool
@@ -112,36 +113,44 @@ class Trainer:
         self.positives, self.test = self.task.train, self.task.test  # (n, T) each
         self.logger.info(self.task.summary())
 
-    def pretrain_generator(self, first_epoch: int = 0) -> None:
+    def generator_epochs(
+        self, phase: str, first_epoch: int, epoch: Callable[[int], dict[str, float]]
+    ) -> None:
+        """``schedule.mle_epochs`` epochs of ``epoch`` (MLE or scheduled sampling), evaluated
+        every ``mle_eval_every`` and at the end; latest.pt every ``checkpoint_every``."""
         s, log = self.cfg.schedule, self.logger
-        log.info(f"MLE pretraining: {s.mle_epochs} epochs")
-        log.begin("mle", first_epoch)
-        for epoch in range(first_epoch, s.mle_epochs):
-            self.start_unit("mle", epoch)
+        log.begin(phase, first_epoch)
+        for e in range(first_epoch, s.mle_epochs):
+            self.start_unit(phase, e)
             t0 = time.perf_counter()
-            loss = self.learner.mle_epoch(self.positives)
-            log.log("mle", epoch, mle_loss=loss, epoch_s=time.perf_counter() - t0)
-            if epoch % s.mle_eval_every == 0 or epoch == s.mle_epochs - 1:
+            stats = epoch(e)
+            log.log(phase, e, **stats, epoch_s=time.perf_counter() - t0)
+            if e % s.mle_eval_every == 0 or e == s.mle_epochs - 1:
                 self.publish()
-                self.evaluate("mle", epoch)
-        self.save("mle", "mle", s.mle_epochs)
+                self.evaluate(phase, e)
+            if (e + 1) % s.checkpoint_every == 0 and e + 1 < s.mle_epochs:
+                self.save("latest", phase, e + 1)
+
+    def pretrain_generator(self, first_epoch: int = 0) -> None:
+        self.logger.info(f"MLE pretraining: {self.cfg.schedule.mle_epochs} epochs")
+
+        def mle_epoch(_epoch: int) -> dict[str, float]:
+            return {"mle_loss": self.learner.mle_epoch(self.positives)}
+
+        self.generator_epochs("mle", first_epoch, mle_epoch)
+        self.save("mle", "mle", self.cfg.schedule.mle_epochs)
 
     def scheduled_sampling(self, first_epoch: int = 0) -> None:
-        """The SS baseline: ``schedule.mle_epochs`` epochs of scheduled sampling, evaluated
-        every ``mle_eval_every``; latest.pt every ``checkpoint_every`` epochs."""
-        s, log = self.cfg.schedule, self.logger
-        log.info(f"scheduled sampling: {s.mle_epochs} epochs, coin {self.cfg.ss.coin}")
-        log.begin("ss", first_epoch)
-        for epoch in range(first_epoch, s.mle_epochs):
-            self.start_unit("ss", epoch)
-            t0 = time.perf_counter()
+        """The SS baseline: the MLE schedule with scheduled-sampling epochs."""
+        self.logger.info(
+            f"scheduled sampling: {self.cfg.schedule.mle_epochs} epochs, coin {self.cfg.ss.coin}"
+        )
+
+        def ss_epoch(epoch: int) -> dict[str, float]:
             loss, eps = self.learner.ss_epoch(self.positives, epoch)
-            log.log("ss", epoch, ss_loss=loss, eps=eps, epoch_s=time.perf_counter() - t0)
-            if epoch % s.mle_eval_every == 0 or epoch == s.mle_epochs - 1:
-                self.publish()
-                self.evaluate("ss", epoch)
-            if (epoch + 1) % s.checkpoint_every == 0:
-                self.save("latest", "ss", epoch + 1)
+            return {"ss_loss": loss, "eps": eps}
+
+        self.generator_epochs("ss", first_epoch, ss_epoch)
 
     def pretrain_discriminator(self, first_round: int = 0) -> None:
         s, log = self.cfg.schedule, self.logger
