@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
         "<run>.csv), e.g. docs/official-log.csv (repeatable)",
     )  # fmt: skip
     rp.add_argument(
+        "--versus", metavar="KEY", default=None,
+        help="a config key the runs sweep (e.g. schedule.rollout_num): versus.png, each "
+        "metric's final value and the seconds per adversarial iteration against it",
+    )  # fmt: skip
+    rp.add_argument(
         "--checkpoints", action="store_true",
         help="text and music runs: also score checkpoints mle and latest and the real data "
         "on fresh samples (slower), with a few decoded samples",
@@ -243,7 +248,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import load_runs, write_report
     from .report.checkpoints import checkpoint_section
-    from .report.runs import load_reference
+    from .report.runs import check_versus, load_reference
     from .report.summary import chosen_metrics, make_out_dir
 
     runs = load_runs([Path(r) for r in args.runs])
@@ -256,6 +261,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise UserError(f"--checkpoints: run {synthetic[0]} is synthetic (text and music only)")
         sections = {r.name: checkpoint_section(r.path, args.n, args.seed, args.show) for r in runs}
     chosen_metrics(runs, metrics)  # a bad --metrics fails before any slow work
+    if args.versus is not None:
+        check_versus(runs, args.versus)
     significance = None
     if args.significance is not None:
         from .report.significance import significance_table
@@ -264,7 +271,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise UserError("--significance must be >= 2")
         make_out_dir(Path(args.out))
         significance = significance_table(runs, args.significance, args.seed, Path(args.out))
-    for path in write_report(runs, Path(args.out), metrics, sections, significance, references):
+    written = write_report(runs, Path(args.out), metrics, sections, significance, references,
+                           versus=args.versus)  # fmt: skip
+    for path in written:
         print(path)
     return 0
 

@@ -161,3 +161,43 @@ def test_a_published_curve_is_drawn_and_compared_point_by_point(runs, tmp_path):
         res = seqgan("report", "--run", str(runs["a-s1"]), "--reference", spec,
                      "--out", str(tmp_path / "x"))  # fmt: skip
         assert res.returncode == 2 and message in res.stderr, res.stderr
+
+
+def test_adversarial_iterations_table_is_metrics_jsonl(runs, tmp_path):
+    """Per label: mean reward and reward MC variance (mean over iterations, then over
+    seeds) and median seconds, from the runs' adversarial events."""
+    import statistics
+
+    res = _report(tmp_path, runs["a-s1"], runs["a-s2"], runs["b-s1"])
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    per_run = {}
+    for name in ("a-s1", "a-s2"):
+        its = [e for e in read_metrics(runs[name]) if e["phase"] == "adversarial"]
+        per_run[name] = (
+            statistics.mean(e["reward_mc_var"] for e in its),
+            statistics.median(e["iteration_s"] - e["g_s"] for e in its),
+        )
+    var = [v for v, _ in per_run.values()]
+    d_s = [d for _, d in per_run.values()]
+    row = next(
+        ln for ln in summary.splitlines() if ln.startswith("| schedule.rollout_num=4 | 2 | 3 | ")
+    )
+    assert f"{statistics.mean(var):.3e} ± {statistics.stdev(var):.3e}" in row
+    assert f"{statistics.mean(d_s):.2f} ± {statistics.stdev(d_s):.2f}" in row
+
+
+def test_versus_draws_finals_against_a_swept_key(runs, tmp_path):
+    args = [a for r in (runs["a-s1"], runs["a-s2"], runs["b-s1"]) for a in ("--run", str(r))]
+    res = seqgan("report", *args, "--out", str(tmp_path / "r"), "--versus", "schedule.rollout_num")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "r" / "versus.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![schedule.rollout_num](versus.png)" in (tmp_path / "r" / "summary.md").read_text()
+    for key, message in (("schedule.rolout_num", "is not a config key"),
+                         ("seed", "every run has seed=1"),  # a-s1 and b-s1 share it
+                         ("pool.backend", "is not a number")):  # fmt: skip
+        pair = [runs["a-s1"], runs["b-s1"]]
+        args = [a for r in pair for a in ("--run", str(r))]
+        res = seqgan("report", *args, "--out", str(tmp_path / key), "--versus", key)
+        assert res.returncode == 2 and message in res.stderr, (key, res.stderr)
+        assert not (tmp_path / key).exists()

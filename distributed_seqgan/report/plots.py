@@ -66,3 +66,43 @@ def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def plot_versus(runs: Sequence[RunRecord], key: str, metrics: Sequence[str], path: Path) -> None:
+    """A sweep at a glance: each metric's final value against config ``key`` (one dot per
+    seed, the line through their means), and the median seconds of an adversarial
+    iteration split into the G step (rollouts) and D training. A log x axis when the
+    values span 8x or more (rollout counts 4 ... 256)."""
+    plt = _pyplot()
+    values = sorted({float(r.config[key]) for r in runs})
+    panels = [*metrics, "seconds per iteration"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        if panel == "seconds per iteration":
+            for part, name, colour in (("g_s", "G step (rollouts)", "C0"),
+                                       ("d_s", "D training", "C1")):  # fmt: skip
+                means = []
+                for v in values:
+                    got = [st[part] for r in runs if float(r.config[key]) == v
+                           if part in (st := r.adversarial_stats())]  # fmt: skip
+                    means.append(sum(got) / len(got) if got else float("nan"))
+                ax.plot(values, means, "-o", ms=4, color=colour, label=name)
+            ax.legend(fontsize=7)
+        else:
+            means = []
+            for v in values:
+                got = [f for r in runs if float(r.config[key]) == v
+                       if (f := r.final(panel)) is not None]  # fmt: skip
+                ax.plot([v] * len(got), got, ".", color="gray", ms=5)
+                means.append(sum(got) / len(got) if got else float("nan"))
+            ax.plot(values, means, "-o", ms=4, color="C0")
+            panel = f"final {panel}"
+        if min(values) > 0 and max(values) / min(values) >= 8:
+            ax.set_xscale("log", base=2)
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.set_xlabel(key)
+        ax.set_title(panel, fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

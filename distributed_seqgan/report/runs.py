@@ -4,6 +4,7 @@ the config keys that tell it apart from the other runs of the report."""
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ class RunRecord:
     wall_s: float  # seconds of logged work, over every process that wrote to the run
     label: str = field(default="")  # what tells it apart; set by load_runs
     reference: bool = False  # a published curve (--reference), not a run of ours
+    adversarial: list[dict[str, float]] = field(default_factory=list)  # one per iteration
 
     @property
     def name(self) -> str:
@@ -72,6 +74,26 @@ class RunRecord:
         point = min(pts, key=lambda p: p.metrics[metric])
         return point.metrics[metric], point
 
+    def adversarial_stats(self) -> dict[str, float]:
+        """What an adversarial iteration gives and costs, over the run's iterations: the
+        mean reward and reward variance, and median seconds (the median leaves out the
+        iterations that also evaluate) of the G step (sampling, rollouts, update), of D
+        training, and of the whole iteration."""
+        its = self.adversarial
+        if not its:
+            return {}
+        out = {"iterations": float(len(its))}
+        for key in ("mean_reward", "reward_mc_var"):
+            values = [it[key] for it in its if key in it]
+            if values:
+                out[key] = statistics.mean(values)
+        timed = [it for it in its if "g_s" in it and "iteration_s" in it]
+        if timed:
+            out["g_s"] = statistics.median(it["g_s"] for it in timed)
+            out["d_s"] = statistics.median(it["iteration_s"] - it["g_s"] for it in timed)
+            out["iteration_s"] = statistics.median(it["iteration_s"] for it in timed)
+        return out
+
 
 def _flatten(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -102,7 +124,13 @@ def load_run(path: Path) -> RunRecord:
         evals.append(EvalPoint(x, e["eval_phase"], e["step"], float(e["time_s"]), metrics))
     if not evals:
         raise UserError(f"{path}: no evaluations in metrics.jsonl yet")
-    return RunRecord(path, _flatten(config), evals, pre, _wall_time(events))
+    adversarial = [
+        {k: float(v) for k, v in e.items() if k not in NOT_METRICS and isinstance(v, (int, float))}
+        for e in events
+        if e["phase"] == "adversarial"
+    ]
+    return RunRecord(path, _flatten(config), evals, pre, _wall_time(events),
+                     adversarial=adversarial)  # fmt: skip
 
 
 def _wall_time(events: list[dict[str, Any]]) -> float:
@@ -173,3 +201,15 @@ def load_reference(spec: str) -> RunRecord:
         raise UserError(f"--reference {path}: no rows")
     pre = max((p.x + 1 for p in evals if p.phase in ("mle", "ss")), default=0)
     return RunRecord(path, {}, evals, pre, 0.0, label=label, reference=True)
+
+
+def check_versus(runs: Sequence[RunRecord], key: str) -> None:
+    """``--versus KEY``: a numeric config key that takes two values or more in the runs."""
+    missing = [r.name for r in runs if key not in r.config]
+    if missing:
+        raise UserError(f"--versus: {key!r} is not a config key (of run {missing[0]})")
+    values = {r.config[key] for r in runs}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise UserError(f"--versus: {key} is not a number in every run")
+    if len(values) < 2:
+        raise UserError(f"--versus: every run has {key}={values.pop()}; nothing to plot against")

@@ -9,9 +9,15 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..infra.files import write_atomic
-from .plots import plot_metric
+from .plots import plot_metric, plot_versus
 from .runs import RunRecord
-from .tables import evaluations_table, finals_table, groups_table, reference_table
+from .tables import (
+    adversarial_table,
+    evaluations_table,
+    finals_table,
+    groups_table,
+    reference_table,
+)
 
 
 def _write(path: Path, text: str) -> None:
@@ -51,9 +57,11 @@ def write_report(
     checkpoint_sections: dict[str, list[str]] | None = None,
     significance: list[str] | None = None,
     references: Sequence[RunRecord] = (),
+    versus: str | None = None,
 ) -> list[Path]:
     """Writes the report into ``out`` and returns the files written; ``references``
-    (published curves) are drawn with the runs and compared with each point by point."""
+    (published curves) are drawn with the runs and compared with each point by point;
+    ``versus`` (a config key the runs sweep) gets ``versus.png``, finals against it."""
     chosen = chosen_metrics(runs, metrics)
     make_out_dir(out)
     written: list[Path] = []
@@ -62,6 +70,14 @@ def write_report(
     lines += ["## Final values", "", *finals_table(runs, chosen), ""]
     if len({r.label for r in runs}) < len(runs):
         lines += ["## Mean ± std over seeds", "", *groups_table(runs, chosen), ""]
+    adversarial = adversarial_table(runs)
+    if adversarial:
+        lines += ["## Adversarial iterations", "", *adversarial, ""]
+    if versus is not None:
+        png = out / "versus.png"
+        plot_versus(runs, versus, [m for m in chosen if any(r.final(m) for r in runs)], png)
+        written.append(png)
+        lines += [f"## Against {versus}", "", f"![{versus}]({png.name})", ""]
     if significance:
         lines += ["## Significance", "", *significance, ""]
     for ref in references:

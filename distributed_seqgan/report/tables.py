@@ -61,6 +61,38 @@ def groups_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]
     return lines
 
 
+ADVERSARIAL_COLUMNS = (("iterations", "iterations", ".0f"), ("mean_reward", "mean reward", ".4f"),
+                       ("reward_mc_var", "reward MC variance", ".3e"),
+                       ("g_s", "G step (s, median)", ".2f"), ("d_s", "D training (s, median)", ".2f"),
+                       ("iteration_s", "iteration (s, median)", ".2f"))  # fmt: skip
+
+
+def _spread(values: list[float], spec: str) -> str:
+    """``mean ± std`` over seeds in ``spec``; one value (or equal ones) alone."""
+    if not values:
+        return ""
+    if len(set(values)) == 1:
+        return format(values[0], spec)
+    return f"{format(statistics.mean(values), spec)} ± {format(statistics.stdev(values), spec)}"
+
+
+def adversarial_table(runs: Sequence[RunRecord]) -> list[str]:
+    """Per label (mean ± std over its seeds): what an adversarial iteration gave (mean
+    reward, the variance of the Monte-Carlo reward estimate) and cost (G step with the
+    rollouts, D training), from the runs' ``adversarial`` events."""
+    stats = {r.name: r.adversarial_stats() for r in runs}
+    cols = [c for c in ADVERSARIAL_COLUMNS if any(c[0] in s for s in stats.values())]
+    head = ["label", "runs", *(title for _, title, _ in cols)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label in dict.fromkeys(r.label for r in runs):
+        group = [stats[r.name] for r in runs if r.label == label and stats[r.name]]
+        if not group:
+            continue
+        cells = [_spread([g[k] for g in group if k in g], spec) for k, _, spec in cols]
+        lines.append("| " + " | ".join([label, str(len(group)), *cells]) + " |")
+    return lines if len(lines) > 2 else []
+
+
 def reference_table(ref: RunRecord, run: RunRecord, metric: str) -> list[str]:
     """Point by point: the reference's value, the run's at the same x, the difference."""
     ours = dict(run.series(metric))
