@@ -114,11 +114,13 @@ class Trainer:
         self.logger.info(self.task.summary())
 
     def generator_epochs(
-        self, phase: str, first_epoch: int, epoch: Callable[[int], dict[str, float]]
+        self, phase: str, first_epoch: int, epoch: Callable[[int], dict[str, float]], title: str
     ) -> None:
         """``schedule.mle_epochs`` epochs of ``epoch`` (MLE or scheduled sampling), evaluated
         every ``mle_eval_every`` and at the end; latest.pt every ``checkpoint_every``."""
         s, log = self.cfg.schedule, self.logger
+        if first_epoch < s.mle_epochs:
+            log.info(title)
         log.begin(phase, first_epoch)
         for e in range(first_epoch, s.mle_epochs):
             self.start_unit(phase, e)
@@ -132,29 +134,29 @@ class Trainer:
                 self.save("latest", phase, e + 1)
 
     def pretrain_generator(self, first_epoch: int = 0) -> None:
-        self.logger.info(f"MLE pretraining: {self.cfg.schedule.mle_epochs} epochs")
-
         def mle_epoch(_epoch: int) -> dict[str, float]:
             return {"mle_loss": self.learner.mle_epoch(self.positives)}
 
-        self.generator_epochs("mle", first_epoch, mle_epoch)
+        title = f"MLE pretraining: {self.cfg.schedule.mle_epochs} epochs"
+        self.generator_epochs("mle", first_epoch, mle_epoch, title)
         self.save("mle", "mle", self.cfg.schedule.mle_epochs)
 
     def scheduled_sampling(self, first_epoch: int = 0) -> None:
         """The SS baseline: the MLE schedule with scheduled-sampling epochs."""
-        self.logger.info(
-            f"scheduled sampling: {self.cfg.schedule.mle_epochs} epochs, coin {self.cfg.ss.coin}"
-        )
 
         def ss_epoch(epoch: int) -> dict[str, float]:
             loss, eps = self.learner.ss_epoch(self.positives, epoch)
             return {"ss_loss": loss, "eps": eps}
 
-        self.generator_epochs("ss", first_epoch, ss_epoch)
+        title = (
+            f"scheduled sampling: {self.cfg.schedule.mle_epochs} epochs, coin {self.cfg.ss.coin}"
+        )
+        self.generator_epochs("ss", first_epoch, ss_epoch, title)
 
     def pretrain_discriminator(self, first_round: int = 0) -> None:
         s, log = self.cfg.schedule, self.logger
-        log.info(f"D pretraining: {s.d_pretrain_rounds} rounds x {s.d_epochs} epochs")
+        if first_round < s.d_pretrain_rounds:
+            log.info(f"D pretraining: {s.d_pretrain_rounds} rounds x {s.d_epochs} epochs")
         log.begin("d_pretrain", first_round)
         for r in range(first_round, s.d_pretrain_rounds):
             self.start_unit("d_pretrain", r)
