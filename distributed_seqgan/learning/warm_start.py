@@ -50,8 +50,10 @@ def pretraining_differences(a: Config, b: Config) -> list[str]:
 def pretrained_state(source: Path, cfg: Config) -> dict[str, Any]:
     """RUN's ``pretrained.pt``, after checking that ``cfg`` (with what the task filled in)
     would have pretrained exactly as RUN did. Errors name what differs."""
-    if not (source / "config.yaml").is_file():
-        raise ConfigError(f"--init-from: {source} is not a run directory (no config.yaml)")
+    if not (source / "config.yaml").is_file() or not (source / "metrics.jsonl").is_file():
+        raise ConfigError(
+            f"--init-from: {source} is not a run directory (no config.yaml and metrics.jsonl)"
+        )
     if cfg.algorithm not in ("seqgan", "pg_bleu"):
         raise ConfigError(f"--init-from: algorithm {cfg.algorithm} has no adversarial phase")
     diff = pretraining_differences(load_config(source / "config.yaml"), cfg)
