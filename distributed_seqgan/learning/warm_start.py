@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, load_config, to_dict
+from ..config import Config, flatten, load_config, to_dict
 from ..errors import ConfigError, DataError
 from ..infra import checkpoint
 
@@ -26,19 +26,9 @@ FREE_SCHEDULE = ("adv_iterations", "g_steps", "rollout_num", "d_steps", "adv_eva
 COPIED_CHECKPOINTS = ("mle", "pretrained")
 
 
-def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def pretraining_differences(a: Config, b: Config) -> list[str]:
     """Dotted keys on which ``a`` and ``b`` differ and that pretraining reads."""
-    fa, fb = _flat(to_dict(a)), _flat(to_dict(b))
+    fa, fb = flatten(to_dict(a)), flatten(to_dict(b))
     free = {f"schedule.{k}" for k in FREE_SCHEDULE}
     return sorted(
         key for key in fa.keys() | fb.keys()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import load_config
+from ..config import flatten, load_config
 from ..errors import UserError
 from ..infra.tracking import read_metrics
 
@@ -95,16 +95,6 @@ class RunRecord:
         return out
 
 
-def _flatten(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        if isinstance(value, dict):
-            out |= _flatten(value, f"{prefix}{key}.")
-        else:
-            out[prefix + key] = tuple(value) if isinstance(value, list) else value
-    return out
-
-
 def load_run(path: Path) -> RunRecord:
     """One run directory; one-line errors for what is not a finished-enough run."""
     if not path.is_dir():
@@ -129,7 +119,7 @@ def load_run(path: Path) -> RunRecord:
         for e in events
         if e["phase"] == "adversarial"
     ]
-    return RunRecord(path, _flatten(config), evals, pre, _wall_time(events),
+    return RunRecord(path, flatten(config), evals, pre, _wall_time(events),
                      adversarial=adversarial)  # fmt: skip
 
 
