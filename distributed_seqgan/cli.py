@@ -130,6 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", required=True, help="directory for the report (created)")
     rp.add_argument("--metrics", default=None, help="comma-separated (default: all logged)")
     rp.add_argument(
+        "--label", metavar="KEYS", default=None,
+        help="comma-separated config keys that name each run's experiment (runs alike in "
+        "them are pooled as seeds), e.g. 'algorithm' for Table 1 (default: every key in "
+        "which the runs differ, seed and run/pool/ray/wandb aside)",
+    )  # fmt: skip
+    rp.add_argument(
         "--reference", action="append", default=[], metavar="LABEL=FILE.csv",
         help="a published curve to draw and compare point by point (columns as a report's "
         "<run>.csv), e.g. docs/official-log.csv (repeatable)",
@@ -251,7 +257,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report.runs import check_versus, load_reference
     from .report.summary import chosen_metrics, make_out_dir
 
-    runs = load_runs([Path(r) for r in args.runs])
+    label_keys = [k for k in args.label.split(",") if k] if args.label else None
+    runs = load_runs([Path(r) for r in args.runs], label_keys)
     references = [load_reference(spec) for spec in args.reference]
     metrics = [m for m in args.metrics.split(",") if m] if args.metrics else None
     sections = None

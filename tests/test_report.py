@@ -67,6 +67,22 @@ def test_the_tables_are_metrics_jsonl(runs, tmp_path):
     assert f"| schedule.rollout_num=4 | 2 | {want} |" in summary
 
 
+def test_label_names_the_experiments_by_the_keys_given(runs, tmp_path):
+    """``--label seed`` pools a-s1 with b-s1 (both seed 1), whatever else differs."""
+    import statistics
+
+    res = seqgan("report", "--run", str(runs["a-s1"]), "--run", str(runs["a-s2"]),
+                 "--run", str(runs["b-s1"]), "--out", str(tmp_path), "--label", "seed")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    final = {n: [e for e in read_metrics(runs[n]) if e["phase"] == "eval"][-1]["nll_oracle"]
+             for n in runs}  # fmt: skip
+    ones = [final["a-s1"], final["b-s1"]]
+    assert f"| seed=1 | 2 | {statistics.mean(ones):.4f} ± {statistics.stdev(ones):.4f} |" in summary
+    assert f"| seed=2 | 1 | {final['a-s2']:.4f} |" in summary
+    assert "| a-s1 | seed=1 | 1 |" in summary and "rollout_num=" not in summary
+
+
 def test_curves_change_with_the_runs_and_only_with_them(runs, tmp_path):
     one, same, other = tmp_path / "one", tmp_path / "same", tmp_path / "other"
     for out, run in ((one, runs["a-s1"]), (same, runs["a-s1"]), (other, runs["a-s2"])):
@@ -85,6 +101,7 @@ def test_bad_report_requests_are_one_line(runs, tmp_path):
         (["--run", str(runs["a-s1"]), "--metrics", "bleu9"], "'bleu9' is not logged"),
         (["--run", str(runs["a-s1"]), "--run", str(runs["a-s1"])], "named twice"),
         (["--run", str(runs["a-s1"]), "--checkpoints"], "synthetic (text and music only)"),
+        (["--run", str(runs["a-s1"]), "--label", "nope"], "'nope' is not a config key"),
     ]
     for args, message in cases:
         res = seqgan("report", *args, "--out", str(tmp_path / "r"))

@@ -142,14 +142,23 @@ def _label(run: RunRecord, keys: Sequence[str]) -> str:
     return ", ".join(f"{k}={run.config.get(k)}" for k in keys)
 
 
-def load_runs(paths: Sequence[Path]) -> list[RunRecord]:
+def load_runs(paths: Sequence[Path], label_keys: Sequence[str] | None = None) -> list[RunRecord]:
     """The runs, each labelled by the config keys in which the runs differ (seed and where
-    they ran aside): runs with the same label are seeds of one experiment."""
+    they ran aside), or by ``label_keys`` where given (e.g. ``algorithm`` for Table 1, whose
+    methods differ in many keys): runs with the same label are seeds of one experiment."""
     runs = [load_run(Path(p)) for p in paths]
     names = [r.name for r in runs]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise UserError(f"run {twice[0]!r} is named twice")
+    if label_keys:
+        missing = [(k, r.name) for k in label_keys for r in runs if k not in r.config]
+        if missing:
+            key, name = missing[0]
+            raise UserError(f"--label: {key!r} is not a config key (of run {name})")
+        for run in runs:
+            run.label = _label(run, label_keys)
+        return runs
     keys = sorted({k for r in runs for k in r.config})
     differ = [
         k for k in keys
