@@ -499,6 +499,16 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     return cfg
 
 
+def load_run_config(run: Path) -> Config:
+    """The config a run directory was trained with; a one-line error naming the directory
+    when it is not one (a mistyped path would otherwise read as a missing config file)."""
+    if not run.is_dir():
+        raise ConfigError(f"{run}: no such run directory")
+    if not (run / "config.yaml").is_file():
+        raise ConfigError(f"{run}: not a run directory (no config.yaml)")
+    return load_config(run / "config.yaml")
+
+
 def dump_config(cfg: Config, path: str | Path) -> None:
     """The whole config as YAML; an algorithm's own section only where it is used."""
     tree = to_dict(cfg)

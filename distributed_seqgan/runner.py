@@ -19,7 +19,7 @@ import torch
 from .acting.backend import make_pool
 from .acting.pool import WorkerPool
 from .acting.scoring import reference_subset
-from .config import Config, dump_config, load_config
+from .config import Config, dump_config, load_config, load_run_config
 from .errors import ConfigError, DataError, Stopped, UserError
 from .infra import checkpoint, storage
 from .infra.malloc import keep_freed_memory
@@ -235,7 +235,7 @@ def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = Fa
     the events of the unit that was cut short and gets them again. ``run`` is a run
     directory, or the URI of its storage mirror (fetched first)."""
     run_dir = fetch_run(run) if storage.is_uri(str(run)) else Path(run)
-    cfg = load_config(run_dir / "config.yaml")
+    cfg = load_run_config(run_dir)
     check_fits(cfg)
     keep_freed_memory()
     if cfg.run.threads is not None:

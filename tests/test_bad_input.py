@@ -378,15 +378,16 @@ def _cases(ws: Path) -> dict[str, tuple[list[str], str, dict[str, str]]]:
             {},
         ),  # fmt: skip
         # run directories and checkpoints
-        "sample no run": (["sample", "--run", str(ws / "norun")], "config file not found", {}),
-        "eval no run": (["eval", "--run", str(ws / "norun")], "config file not found", {}),
-        "resume no run": (["resume", "--run", str(ws / "norun")], "config file not found", {}),
+        "sample no run": (["sample", "--run", str(ws / "norun")], "no such run directory", {}),
+        "eval no run": (["eval", "--run", str(ws / "norun")], "no such run directory", {}),
+        "resume no run": (["resume", "--run", str(ws / "norun")], "no such run directory", {}),
         "resume finished": (["resume", "--run", str(runs / "done")], "has finished", {}),
         "resume no config": (
             ["resume", "--run", str(runs / "noconfig")],
-            "config file not found",
+            "not a run directory (no config.yaml)",
             {},
         ),
+        "sample a plain dir": (["sample", "--run", str(ws)], "not a run directory", {}),
         "resume no checkpoints": (
             ["resume", "--run", str(runs / "nockpt")],
             "no usable checkpoint",

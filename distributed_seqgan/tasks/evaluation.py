@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import Config, load_config
+from ..config import Config, load_run_config
 from ..data.text import Vocab
 from ..errors import UserError
 from ..infra import checkpoint
@@ -28,7 +28,7 @@ from .synthetic import SyntheticTask
 
 def load_generator(run: Path, name: str) -> tuple[Config, LSTMPolicy]:
     """The run's config and the generator of checkpoint ``name`` (latest | pretrained | mle)."""
-    cfg = load_config(run / "config.yaml")
+    cfg = load_run_config(run)
     state = checkpoint.load(run / "checkpoints" / f"{name}.pt")
     gen = build_generator(cfg)
     checkpoint.restore(gen, state["learner"].get("generator"), f"{name}.pt's generator")

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Regenerate the tables and figures of docs/results.md from run directories.
+#
+#   bash docs/make_results.sh [SECTION...]     # default: every section
+#
+# SECTION: table1 | official | main | rollouts | poems | obama | music. Each section runs
+# `seqgan report` over the run directories that section of results.md names (under
+# $RUNS, default runs/), writes report/<section>/ (summary.md with the tables, one CSV per
+# run, PNGs) and copies the figures that results.md shows into docs/. The train commands
+# that make the runs are printed next to each table in results.md. A section whose runs
+# are missing is skipped with their names; the exit status is then 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-runs}
+SEQGAN=${SEQGAN:-seqgan}
+missing=0
+
+report() {  # SECTION RUN... -- REPORT-ARGS...
+  local section=$1 runs=() args=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do runs+=("$1"); shift; done
+  shift
+  args=("$@")
+  local absent=()
+  for r in "${runs[@]}"; do [ -f "$RUNS/$r/metrics.jsonl" ] || absent+=("$RUNS/$r"); done
+  if [ ${#absent[@]} -gt 0 ]; then
+    echo "make_results: $section skipped; missing runs: ${absent[*]}" >&2
+    missing=1
+    return 1
+  fi
+  echo "== $section"
+  $SEQGAN report $(for r in "${runs[@]}"; do echo --run "$RUNS/$r"; done) \
+    --out "report/$section" "${args[@]}" > /dev/null
+  echo "report/$section/summary.md"
+}
+
+table1() {
+  report table1 seqgan-long-s88 seqgan-long-s89 \
+    baseline-mle-s88 baseline-mle-s89 baseline-mle-s90 \
+    baseline-ss-s88 baseline-ss-s89 baseline-ss-s90 \
+    baseline-pg_bleu-s88 baseline-pg_bleu-s89 baseline-pg_bleu-s90 \
+    -- --label algorithm --metrics nll_oracle,nll_test --significance 100000 || return 0
+}
+
+official() {
+  report official official-s88 -- --metrics nll_oracle \
+    --reference "official log=docs/official-log.csv" || return 0
+  cp report/official/nll_oracle.png docs/official_vs_log.png
+}
+
+main_job() {
+  report main main-cpu-s88 main-cpu-s89 main-cpu-s88-bf16 -- --metrics nll_oracle,nll_test \
+    || return 0
+  cp report/main/nll_oracle.png docs/nll_oracle_cpu.png
+}
+
+rollouts() {
+  local runs=()
+  for n in 4 16 64 256; do for s in 88 89; do runs+=("rollouts-n$n-s$s"); done; done
+  report rollouts "${runs[@]}" -- --metrics nll_oracle,nll_test \
+    --versus schedule.rollout_num || return 0
+  cp report/rollouts/versus.png docs/rollout_study.png
+}
+
+text_task() {  # TASK METRIC-FOR-THE-FIGURE
+  report "$1" "$1-cpu-s88" "$1-cpu-s1" -- --checkpoints || return 0
+  cp "report/$1/$2.png" "docs/$1_cpu.png"
+}
+
+sections=("$@")
+[ ${#sections[@]} -gt 0 ] || sections=(table1 official main rollouts poems obama music)
+for s in "${sections[@]}"; do
+  case $s in
+    table1 | official | rollouts) "$s" ;;
+    main) main_job ;;
+    poems) text_task poems bleu2 ;;
+    obama) text_task obama bleu3 ;;
+    music) text_task music bleu4 ;;
+    *) echo "make_results: unknown section '$s' (table1 official main rollouts poems obama music)" >&2
+       exit 2 ;;
+  esac
+done
+exit $missing
