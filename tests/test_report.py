@@ -65,6 +65,15 @@ def test_the_tables_are_metrics_jsonl(runs, tmp_path):
 
     want = f"{statistics.mean(a):.4f} ± {statistics.stdev(a):.4f}"
     assert f"| schedule.rollout_num=4 | 2 | {want} |" in summary
+    # and of the best NLL-oracle after training started, the last column before wall time
+    best = [min(e["nll_oracle"] for e in read_metrics(runs[n])
+                if e["phase"] == "eval" and e["eval_phase"] != "init") for n in ("a-s1", "a-s2")]  # fmt: skip
+    row = next(
+        ln
+        for ln in summary.splitlines()
+        if ln.startswith(f"| schedule.rollout_num=4 | 2 | {want} |")
+    )
+    assert row.split(" | ")[-2] == f"{statistics.mean(best):.4f} ± {statistics.stdev(best):.4f}"
 
 
 def test_label_names_the_experiments_by_the_keys_given(runs, tmp_path):
