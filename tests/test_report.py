@@ -163,6 +163,24 @@ def test_significance_is_welch_on_per_sample_oracle_nlls(runs, tmp_path):
     assert again.returncode == 0 and (out / "a-s1.per-sequence.txt").stat().st_mtime_ns == stamp
 
 
+def test_a_p_value_below_a_double_is_shown_as_a_bound(runs, tmp_path):
+    """With 100,000 samples per method, Welch's p underflows to 0.0; the table says
+    '< 1e-300', not a p-value of 0. The per-sample files are the report's own cache."""
+    import numpy as np
+
+    out = tmp_path / "sig"
+    out.mkdir()
+    rng = np.random.default_rng(0)
+    for name, mean in (("a-s1", 8.8), ("b-s1", 9.1)):
+        np.savetxt(out / f"{name}.per-sequence.txt", rng.normal(mean, 0.1, 5000), fmt="%.6f")
+    res = seqgan("report", "--run", str(runs["a-s1"]), "--run", str(runs["b-s1"]),
+                 "--out", str(out), "--significance", "5000")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    row = next(ln for ln in (out / "summary.md").read_text().splitlines()
+               if ln.startswith("| schedule.rollout_num=2 | 5,000 |"))  # fmt: skip
+    assert row.endswith("| < 1e-300 |"), row
+
+
 def test_a_published_curve_is_drawn_and_compared_point_by_point(runs, tmp_path):
     evals = [e for e in read_metrics(runs["a-s1"]) if e["phase"] == "eval"]
     mle = [e for e in evals if e["eval_phase"] == "mle"]

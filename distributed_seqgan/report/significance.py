@@ -56,6 +56,7 @@ def significance_table(runs: Sequence[RunRecord], n: int, seed: int, out: Path) 
             cells += ["(reference)", "", ""]
         else:
             t, p = stats.ttest_ind(x, pooled[ref], equal_var=False)
-            cells += [f"{x.mean() - pooled[ref].mean():+.4f}", f"{t:.2f}", f"{p:.3g}"]
+            shown = f"{p:.3g}" if p > 0 else "< 1e-300"  # 0.0: below what a double holds
+            cells += [f"{x.mean() - pooled[ref].mean():+.4f}", f"{t:.2f}", shown]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
