@@ -40,6 +40,8 @@ table1() {
     baseline-ss-s88 baseline-ss-s89 baseline-ss-s90 \
     baseline-pg_bleu-s88 baseline-pg_bleu-s89 baseline-pg_bleu-s90 \
     -- --label algorithm --metrics nll_oracle,nll_test --significance 100000 || return 0
+  cp report/table1/nll_oracle.png docs/table1_nll_oracle.png
+  cp report/table1/nll_test.png docs/table1_nll_test.png
 }
 
 official() {
@@ -49,7 +51,7 @@ official() {
 }
 
 main_job() {
-  report main main-cpu-s88 main-cpu-s89 main-cpu-s88-bf16 -- --metrics nll_oracle,nll_test \
+  report main main-cpu-s88 main-cpu-s89 -- --metrics nll_oracle,nll_test \
     || return 0
   cp report/main/nll_oracle.png docs/nll_oracle_cpu.png
 }
