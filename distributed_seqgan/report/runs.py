@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import flatten, load_config
+from ..config import flatten, load_run_config
 from ..errors import UserError
 from ..infra.tracking import read_metrics
 
@@ -97,11 +97,10 @@ class RunRecord:
 
 def load_run(path: Path) -> RunRecord:
     """One run directory; one-line errors for what is not a finished-enough run."""
-    if not path.is_dir():
-        raise UserError(f"{path}: no such run directory")
-    if not (path / "metrics.jsonl").is_file() or not (path / "config.yaml").is_file():
-        raise UserError(f"{path}: not a run directory (no config.yaml and metrics.jsonl)")
-    config = dataclasses.asdict(load_config(path / "config.yaml"))  # defaults filled in
+    cfg = load_run_config(path)
+    if not (path / "metrics.jsonl").is_file():
+        raise UserError(f"{path}: not a run directory (no metrics.jsonl)")
+    config = dataclasses.asdict(cfg)  # defaults filled in
     events = read_metrics(path)
     pre = sum(1 for e in events if e["phase"] in ("mle", "ss"))
     evals = []
