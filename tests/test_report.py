@@ -119,24 +119,36 @@ def test_bad_report_requests_are_one_line(runs, tmp_path):
 
 
 def test_text_runs_get_checkpoint_rows_and_samples(tmp_path):
+    """Also: two seeds of one text config are pooled although their seeded splits give
+    different vocabularies (``generator.vocab_size`` is the data's, not the user's)."""
+    from distributed_seqgan.tasks import build_task
+
     corpus = tmp_path / "mine.txt"
-    corpus.write_text("the cat sat on the mat .\nthe dog sat on the rug .\n" * 40)
-    cfg = load_config(REPO / "configs" / "text.yaml", [
-        f"data.path={corpus}", f"run.out_dir={tmp_path}", "run.name=t", "generator.seq_len=8",
+    rare = "".join(f"a zebra{i} .\n" for i in range(10))  # which land in train is seeded
+    corpus.write_text("the cat sat on the mat .\nthe dog sat on the rug .\n" * 40 + rare)
+    sets = [
+        f"data.path={corpus}", f"run.out_dir={tmp_path}", "generator.seq_len=8",
         "discriminator.filter_sizes=[1,2]", "discriminator.num_filters=[4,4]",
         "discriminator.emb_dim=8", "schedule.batch_size=16", "schedule.generated_num=32",
         "schedule.mle_epochs=2", "schedule.d_pretrain_rounds=1", "schedule.adv_iterations=1",
         "eval.bleu_samples=16", "eval.self_bleu_samples=8", "run.threads=1",
-    ])  # fmt: skip
-    run = train(cfg, quiet=True)
-    res = seqgan("report", "--run", str(run), "--out", str(tmp_path / "r"), "--checkpoints",
-                 "-n", "16", "--show", "3")  # fmt: skip
+    ]  # fmt: skip
+    text = REPO / "configs" / "text.yaml"
+    vocab = {s: build_task(load_config(text, [*sets, f"seed={s}"]))[1].generator.vocab_size
+             for s in range(1, 9)}  # fmt: skip
+    seeds = [min(vocab, key=vocab.__getitem__), max(vocab, key=vocab.__getitem__)]
+    assert vocab[seeds[0]] < vocab[seeds[1]], vocab
+    runs = [train(load_config(text, [*sets, f"seed={s}", f"run.name=t{s}"]), quiet=True)
+            for s in seeds]  # fmt: skip
+    res = seqgan("report", "--run", str(runs[0]), "--run", str(runs[1]),
+                 "--out", str(tmp_path / "r"), "--checkpoints", "-n", "16", "--show", "3")  # fmt: skip
     assert res.returncode == 0, res.stderr
     summary = (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
     for row in ("| MLE (checkpoint mle) | 16 |", "| after training (checkpoint latest) | 16 |",
                 "| real data (train samples) | 16 |"):  # fmt: skip
-        assert row in summary
-    assert summary.count("\n- `") == 3 and (tmp_path / "r" / "bleu2.png").is_file()
+        assert summary.count(row) == 2
+    assert summary.count("\n- `") == 6 and (tmp_path / "r" / "bleu2.png").is_file()
+    assert "vocab_size" not in summary and "| text seqgan | 2 | " in summary
 
 
 def test_significance_is_welch_on_per_sample_oracle_nlls(runs, tmp_path):

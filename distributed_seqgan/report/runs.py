@@ -18,6 +18,9 @@ NOT_METRICS = {"phase", "step", "eval_phase", "time_s"}
 # Keys that never make runs different experiments: where they ran and what they are called.
 # The seed is left out too: runs that differ only in it are seeds of one experiment.
 IGNORED_KEYS = ("seed", "run.", "wandb.", "pool.", "ray.")
+# Keys a corpus task's data fills in: the vocabulary of a seeded split changes with the seed,
+# so text runs that differ only in it are still seeds of one experiment.
+DATA_DECIDED_KEYS = {"text": ("generator.vocab_size",), "music": ("generator.vocab_size",)}
 LOWER_IS_BETTER = ("nll_oracle", "nll_test", "mse")
 
 
@@ -134,6 +137,10 @@ def _wall_time(events: list[dict[str, Any]]) -> float:
     return total + last
 
 
+def _data_decided(run: RunRecord, key: str) -> bool:
+    return key in DATA_DECIDED_KEYS.get(str(run.config.get("task")), ())
+
+
 def _label(run: RunRecord, keys: Sequence[str]) -> str:
     if not keys:
         algorithm = run.config.get("algorithm", "seqgan")
@@ -161,7 +168,8 @@ def load_runs(paths: Sequence[Path], label_keys: Sequence[str] | None = None) ->
     keys = sorted({k for r in runs for k in r.config})
     differ = [
         k for k in keys
-        if not k.startswith(IGNORED_KEYS) and len({repr(r.config.get(k)) for r in runs}) > 1
+        if not k.startswith(IGNORED_KEYS) and not all(_data_decided(r, k) for r in runs)
+        and len({repr(r.config.get(k)) for r in runs}) > 1
     ]  # fmt: skip
     for run in runs:
         run.label = _label(run, differ)
