@@ -3,12 +3,12 @@
 #
 #   bash docs/make_results.sh [SECTION...]     # default: every section
 #
-# SECTION: table1 | official | main | rollouts | poems | obama | music. Each section runs
-# `seqgan report` over the run directories that section of results.md names (under
-# $RUNS, default runs/), writes report/<section>/ (summary.md with the tables, one CSV per
-# run, PNGs) and copies the figures that results.md shows into docs/. The train commands
-# that make the runs are printed next to each table in results.md. A section whose runs
-# are missing is skipped with their names; the exit status is then 1.
+# SECTION: table1 | ss_coin | official | main | rollouts | poems | obama | music. Each
+# section runs `seqgan report` over the run directories that section of results.md names
+# (under $RUNS, default runs/), writes report/<section>/ (summary.md with the tables, one
+# CSV per run, PNGs) and copies the figures that results.md shows into docs/. The train
+# commands that make the runs are printed next to each table in results.md. A section whose
+# runs are missing is skipped with their names; the exit status is then 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs}
@@ -44,6 +44,14 @@ table1() {
   cp report/table1/nll_test.png docs/table1_nll_test.png
 }
 
+ss_coin() {  # scheduled sampling with the official code's coin beside the per-token coin
+  report ss_coin seqgan-long-s88 seqgan-long-s89 baseline-ss-s88 baseline-ss-s89 \
+    baseline-ss-s90 baseline-ss_per_run-s88 \
+    -- --label algorithm,ss.coin --metrics nll_oracle,nll_test --significance 100000 \
+    || return 0
+  cp report/ss_coin/nll_oracle.png docs/ss_coin_nll_oracle.png
+}
+
 official() {
   report official official-s88 -- --metrics nll_oracle \
     --reference "official log=docs/official-log.csv" || return 0
@@ -51,7 +59,7 @@ official() {
 }
 
 main_job() {
-  report main main-cpu-s88 main-cpu-s89 -- --metrics nll_oracle,nll_test \
+  report main main-cpu-s88 main-cpu-s89 main-cpu-s88-bf16 -- --metrics nll_oracle,nll_test \
     || return 0
   cp report/main/nll_oracle.png docs/nll_oracle_cpu.png
 }
@@ -70,15 +78,15 @@ text_task() {  # TASK METRIC-FOR-THE-FIGURE
 }
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(table1 official main rollouts poems obama music)
+[ ${#sections[@]} -gt 0 ] || sections=(table1 ss_coin official main rollouts poems obama music)
 for s in "${sections[@]}"; do
   case $s in
-    table1 | official | rollouts) "$s" ;;
+    table1 | ss_coin | official | rollouts) "$s" ;;
     main) main_job ;;
     poems) text_task poems bleu2 ;;
     obama) text_task obama bleu3 ;;
     music) text_task music bleu4 ;;
-    *) echo "make_results: unknown section '$s' (table1 official main rollouts poems obama music)" >&2
+    *) echo "make_results: unknown section '$s' (table1 ss_coin official main rollouts poems obama music)" >&2
        exit 2 ;;
   esac
 done
