@@ -60,6 +60,7 @@ official() {
 
 main_job() {
   report main main-cpu-s88 main-cpu-s89 main-cpu-s88-bf16 -- --metrics nll_oracle,nll_test \
+    --label discriminator.bf16_train \
     || return 0
   cp report/main/nll_oracle.png docs/nll_oracle_cpu.png
 }
