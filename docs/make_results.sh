@@ -5,13 +5,16 @@
 #
 # SECTION: table1 | ss_coin | official | main | rollouts | poems | obama | music. Each
 # section runs `seqgan report` over the run directories that section of results.md names
-# (under $RUNS, default runs/), writes report/<section>/ (summary.md with the tables, one
-# CSV per run, PNGs) and copies the figures that results.md shows into docs/. The train
-# commands that make the runs are printed next to each table in results.md. A section whose
-# runs are missing is skipped with their names; the exit status is then 1.
+# (under $RUNS, default runs/), writes $OUT/<section>/ (default report/: summary.md with
+# the tables, one CSV per run, PNGs) and copies the figures that results.md shows into
+# $FIGURES (default docs/). The train commands that make the runs are printed next to each
+# table in results.md. A section whose runs are missing is skipped with their names; the
+# exit status is then 1. $SEQGAN is the command that runs seqgan (default: seqgan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs}
+OUT=${OUT:-report}
+FIGURES=${FIGURES:-docs}
 SEQGAN=${SEQGAN:-seqgan}
 missing=0
 
@@ -30,8 +33,8 @@ report() {  # SECTION RUN... -- REPORT-ARGS...
   fi
   echo "== $section"
   $SEQGAN report $(for r in "${runs[@]}"; do echo --run "$RUNS/$r"; done) \
-    --out "report/$section" "${args[@]}" > /dev/null
-  echo "report/$section/summary.md"
+    --out "$OUT/$section" "${args[@]}" > /dev/null
+  echo "$OUT/$section/summary.md"
 }
 
 table1() {
@@ -40,8 +43,8 @@ table1() {
     baseline-ss-s88 baseline-ss-s89 baseline-ss-s90 \
     baseline-pg_bleu-s88 baseline-pg_bleu-s89 baseline-pg_bleu-s90 \
     -- --label algorithm --metrics nll_oracle,nll_test --significance 100000 || return 0
-  cp report/table1/nll_oracle.png docs/table1_nll_oracle.png
-  cp report/table1/nll_test.png docs/table1_nll_test.png
+  cp "$OUT/table1/nll_oracle.png" "$FIGURES/table1_nll_oracle.png"
+  cp "$OUT/table1/nll_test.png" "$FIGURES/table1_nll_test.png"
 }
 
 ss_coin() {  # scheduled sampling with the official code's coin beside the per-token coin
@@ -49,20 +52,20 @@ ss_coin() {  # scheduled sampling with the official code's coin beside the per-t
     baseline-ss-s90 baseline-ss_per_run-s88 \
     -- --label algorithm,ss.coin --metrics nll_oracle,nll_test --significance 100000 \
     || return 0
-  cp report/ss_coin/nll_oracle.png docs/ss_coin_nll_oracle.png
+  cp "$OUT/ss_coin/nll_oracle.png" "$FIGURES/ss_coin_nll_oracle.png"
 }
 
 official() {
   report official official-s88 -- --metrics nll_oracle \
     --reference "official log=docs/official-log.csv" || return 0
-  cp report/official/nll_oracle.png docs/official_vs_log.png
+  cp "$OUT/official/nll_oracle.png" "$FIGURES/official_vs_log.png"
 }
 
 main_job() {
   report main main-cpu-s88 main-cpu-s89 main-cpu-s88-bf16 -- --metrics nll_oracle,nll_test \
     --label discriminator.bf16_train \
     || return 0
-  cp report/main/nll_oracle.png docs/nll_oracle_cpu.png
+  cp "$OUT/main/nll_oracle.png" "$FIGURES/nll_oracle_cpu.png"
 }
 
 rollouts() {
@@ -70,12 +73,12 @@ rollouts() {
   for n in 4 16 64 256; do for s in 88 89; do runs+=("rollouts-n$n-s$s"); done; done
   report rollouts "${runs[@]}" -- --metrics nll_oracle,nll_test \
     --versus schedule.rollout_num || return 0
-  cp report/rollouts/versus.png docs/rollout_study.png
+  cp "$OUT/rollouts/versus.png" "$FIGURES/rollout_study.png"
 }
 
 text_task() {  # TASK METRIC-FOR-THE-FIGURE
   report "$1" "$1-cpu-s88" "$1-cpu-s1" -- --checkpoints || return 0
-  cp "report/$1/$2.png" "docs/$1_cpu.png"
+  cp "$OUT/$1/$2.png" "$FIGURES/$1_cpu.png"
 }
 
 sections=("$@")
