@@ -49,7 +49,7 @@ table1() {
 
 ss_coin() {  # scheduled sampling with the official code's coin beside the per-token coin
   report ss_coin seqgan-long-s88 seqgan-long-s89 baseline-ss-s88 baseline-ss-s89 \
-    baseline-ss-s90 baseline-ss_per_run-s88 \
+    baseline-ss-s90 baseline-ss_per_run-s88 baseline-ss_per_run-s89 baseline-ss_per_run-s90 \
     -- --label algorithm,ss.coin --metrics nll_oracle,nll_test --significance 100000 \
     || return 0
   cp "$OUT/ss_coin/nll_oracle.png" "$FIGURES/ss_coin_nll_oracle.png"
