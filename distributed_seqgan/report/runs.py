@@ -13,14 +13,12 @@ from typing import Any
 from ..config import flatten, load_run_config
 from ..errors import UserError
 from ..infra.tracking import read_metrics
+from ..tasks import TASKS
 
 NOT_METRICS = {"phase", "step", "eval_phase", "time_s"}
 # Keys that never make runs different experiments: where they ran and what they are called.
 # The seed is left out too: runs that differ only in it are seeds of one experiment.
 IGNORED_KEYS = ("seed", "run.", "wandb.", "pool.", "ray.")
-# Keys a corpus task's data fills in: the vocabulary of a seeded split changes with the seed,
-# so text runs that differ only in it are still seeds of one experiment.
-DATA_DECIDED_KEYS = {"text": ("generator.vocab_size",), "music": ("generator.vocab_size",)}
 LOWER_IS_BETTER = ("nll_oracle", "nll_test", "mse")
 
 
@@ -138,7 +136,9 @@ def _wall_time(events: list[dict[str, Any]]) -> float:
 
 
 def _data_decided(run: RunRecord, key: str) -> bool:
-    return key in DATA_DECIDED_KEYS.get(str(run.config.get("task")), ())
+    """A key the run's task fills in from its data (``TaskKind.data_keys``)."""
+    kind = TASKS.get(str(run.config.get("task")))
+    return kind is not None and key in kind.data_keys
 
 
 def _label(run: RunRecord, keys: Sequence[str]) -> str:

@@ -65,3 +65,6 @@ class TaskKind:
     build: Callable[[Config], tuple[Task, Config]]
     """The task, and the config with what the data decides filled in (``generator.vocab_size``
     for corpora)."""
+    data_keys: tuple[str, ...] = ()
+    """The flattened config keys ``build`` fills in from the data: they change with the
+    seeded split, so runs that differ only in them are seeds of one experiment."""

@@ -55,4 +55,4 @@ def build(cfg: Config) -> tuple[Task, Config]:
     return task, dataclasses.replace(cfg, generator=generator)
 
 
-KIND = TaskKind(check, build)
+KIND = TaskKind(check, build, data_keys=("generator.vocab_size",))
