@@ -128,6 +128,10 @@ class ScheduleConfig:
     mle_eval_every: int = _f(5, ge=1)
     d_pretrain_rounds: int = _f(50, ge=0)
     d_epochs: int = _f(3, ge=1)
+    # D's data order in a round: "round" shuffles pos + neg once and runs d_epochs passes
+    # in that order (the 2017 code's dataloader); "epoch" reshuffles before every pass (the
+    # paper-era code's batch_iter), each order keyed by (seed, round, epoch)
+    d_shuffle: Literal["round", "epoch"] = "round"
     adv_iterations: int = _f(200, ge=0)
     g_steps: int = _f(1, ge=1)
     rollout_num: int = _f(16, ge=1)
@@ -148,7 +152,8 @@ class ScheduledSamplingConfig:
     eps_decay: float = _f(0.002, ge=0.0)
     eps_min: float = _f(0.0, ge=0.0, le=1.0)
     # per_token: a coin for every position of every sequence; per_run: the official code's
-    # one coin for the whole run (teacher forcing until eps falls below it, then free running)
+    # one coin for the whole run, Python's random.random() after random.seed(seed) (0.3975
+    # for seed 88): teacher forcing while eps > coin, free running once eps falls below it
     coin: Literal["per_token", "per_run"] = "per_token"
 
 

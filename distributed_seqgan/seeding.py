@@ -9,6 +9,7 @@ adversarial iteration 17), not by who runs it.
 from __future__ import annotations
 
 import hashlib
+import random
 
 import numpy as np
 import torch
@@ -42,3 +43,14 @@ def uniforms(shape: tuple[int, ...], seed: int, stream: str, *indices: int) -> t
     Drawn on the CPU in float64 so the same key gives the same numbers on every device.
     """
     return torch.rand(shape, generator=generator(seed, stream, *indices), dtype=torch.float64)
+
+
+def official_ss_coin(seed: int) -> float:
+    """The official scheduled-sampling code's single coin for a run seeded with ``seed``.
+
+    Why: ``schedule_sampling.py`` calls ``random.seed(SEED)`` and its graph's loop body
+    calls ``random.random()`` once, when the graph is built; that first draw is the coin
+    for every position of every epoch (0.3975 for the official seed 88). A private
+    ``random.Random`` gives the same draw without touching the process-global state.
+    """
+    return random.Random(int(seed)).random()

@@ -44,6 +44,23 @@ def test_paper_config_has_every_official_value():
     )  # fmt: skip
 
 
+def test_paper_era_config_differs_from_the_2017_one_only_where_the_paper_era_code_does():
+    """configs/synthetic-paper.yaml: MLE_SeqGAN/sequence_gan.py at commit 4152436."""
+    from distributed_seqgan.config import flatten, to_dict
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    rewrite, paper = (
+        load_config(root / "synthetic.yaml"),
+        load_config(root / "synthetic-paper.yaml"),
+    )
+    a, b = flatten(to_dict(rewrite)), flatten(to_dict(paper))
+    differs = {k: b[k] for k in a if a[k] != b[k]}
+    assert differs == {
+        "generator.lr": 0.001, "schedule.mle_epochs": 240, "schedule.d_shuffle": "epoch",
+        "schedule.adv_iterations": 800, "schedule.adv_eval_every": 1,
+    }  # fmt: skip
+
+
 def test_cpu_config_shrinks_only_the_schedule():
     root = Path(__file__).resolve().parents[1] / "configs"
     paper, cpu = load_config(root / "synthetic.yaml"), load_config(root / "synthetic-cpu.yaml")

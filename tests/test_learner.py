@@ -115,3 +115,50 @@ def test_scheduled_sampling_with_eps_fixed_at_one_is_mle_bit_for_bit():
     one = Learner(cfg)
     one.mle_epoch(data)
     assert not torch.equal(decayed.generator.output.weight, one.generator.output.weight)
+
+
+def test_the_official_coin_is_pythons_first_draw_after_seeding():
+    """schedule_sampling.py: random.seed(88), then one random.random() when the graph is
+    built; 0.3975 < eps for all 300 epochs (eps >= 0.4), so the official run never feeds
+    G's own tokens: it is MLE, bit for bit."""
+    import random
+
+    from distributed_seqgan.seeding import official_ss_coin
+
+    random.seed(88)
+    assert official_ss_coin(88) == random.random() == 0.3974888769814575
+    assert official_ss_coin(89) != official_ss_coin(88)
+    cfg, _, data = _setup()
+    # eps 0.6 after one epoch: above the coin -> teacher forcing, MLE exactly
+    ss = Learner(load_config(None, [*SMALL, "algorithm=ss", "ss.coin=per_run", "ss.eps_decay=0.4"]))
+    mle = Learner(cfg)
+    loss_ss, eps = ss.ss_epoch(data, 0)
+    assert eps == 0.6 and loss_ss == mle.mle_epoch(data)
+    assert torch.equal(ss.generator.output.weight, mle.generator.output.weight)
+    # eps 0.2 after one epoch: below the coin -> every input after the first is G's own
+    free = Learner(
+        load_config(None, [*SMALL, "algorithm=ss", "ss.coin=per_run", "ss.eps_decay=0.8"])
+    )
+    free.ss_epoch(data, 0)
+    assert not torch.equal(free.generator.output.weight, Learner(cfg).generator.output.weight)
+
+
+def test_d_shuffle_epoch_reshuffles_every_pass_and_round_does_not():
+    cfg, oracle, data = _setup()
+    pos, neg = data[:256], Learner(cfg).sample(uniforms((256, 10), 0, "neg"))
+
+    def trained(*sets: str) -> torch.Tensor:
+        learner = Learner(load_config(None, [*SMALL, *sets]))
+        learner.d_round(pos, neg, "test", 0)
+        return learner.discriminator.output.weight.detach().clone()
+
+    once, every = (
+        trained("schedule.d_epochs=2"),
+        trained("schedule.d_epochs=2", "schedule.d_shuffle=epoch"),
+    )
+    assert not torch.equal(once, every)
+    assert torch.equal(trained("schedule.d_epochs=2"), once)  # keyed: the same again
+    # one pass: the first order is the same in both
+    assert torch.equal(
+        trained("schedule.d_epochs=1"), trained("schedule.d_epochs=1", "schedule.d_shuffle=epoch")
+    )

@@ -175,6 +175,30 @@ def test_significance_is_welch_on_per_sample_oracle_nlls(runs, tmp_path):
     assert again.returncode == 0 and (out / "a-s1.per-sequence.txt").stat().st_mtime_ns == stamp
 
 
+def test_labels_are_compared_over_runs_not_samples(runs, tmp_path):
+    """The run-level section: one final per run, the difference of the label means, and
+    the exact permutation test over the three runs (Welch needs two runs a side)."""
+    from distributed_seqgan.report.run_level import permutation_p
+
+    res = seqgan("report", "--run", str(runs["b-s1"]), "--run", str(runs["a-s1"]),
+                 "--run", str(runs["a-s2"]), "--out", str(tmp_path))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    final = {n: [e for e in read_metrics(runs[n]) if e["phase"] == "eval"][-1]["nll_oracle"]
+             for n in runs}  # fmt: skip
+    a, b = [final["a-s1"], final["a-s2"]], [final["b-s1"]]
+    p, count, _ = permutation_p(a, b)
+    assert "## Run-level comparison" in summary and "Within-run" not in summary
+    row = next(ln for ln in summary.splitlines()
+               if ln.startswith("| final nll_oracle | schedule.rollout_num=4 | 2 |"))  # fmt: skip
+    assert f"| {sum(a) / 2 - b[0]:+.4f} |" in row and row.endswith(f"| {p:.3g} (exact, {count}) |")
+    assert "| final nll_oracle | schedule.rollout_num=2 | 1 | " in summary
+    assert "| best nll_oracle | schedule.rollout_num=4 | 2 |" in summary
+    one = tmp_path / "one"
+    assert seqgan("report", "--run", str(runs["a-s1"]), "--out", str(one)).returncode == 0
+    assert "Run-level" not in (one / "summary.md").read_text(encoding="utf-8")
+
+
 def test_a_p_value_below_a_double_is_shown_as_a_bound(runs, tmp_path):
     """With 100,000 samples per method, Welch's p underflows to 0.0; the table says
     '< 1e-300', not a p-value of 0. The per-sample files are the report's own cache."""

@@ -6,7 +6,8 @@ Update rules follow the official code exactly:
   with the same clipping (``g_updates``; TF keeps separate Adam slots for the two).
 - D: mean cross-entropy + l2_reg * l2(output layer), Adam(1e-4), dropout while training;
   each round shuffles positives + negatives once and runs ``d_epochs`` passes in that
-  order, dropping the last partial batch (``dis_dataloader``).
+  order, dropping the last partial batch (``dis_dataloader``); ``d_shuffle: epoch``
+  reshuffles before every pass, as the paper-era ``batch_iter``.
 - Rollout policy: ``same`` is the generator itself (the official ``update_params`` never
   reaches the graph); ``delayed`` keeps a copy, taken when adversarial training starts
   and then updated as theta_r <- a theta_r + (1-a) theta after every generator step.
@@ -25,7 +26,7 @@ from ..errors import DataError
 from ..infra import checkpoint
 from ..models import Discriminator, LSTMPolicy
 from ..models.build import build_discriminator, build_generator, resolve_device
-from ..seeding import derive_seed, uniforms
+from ..seeding import derive_seed, official_ss_coin, uniforms
 from ..seeding import generator as keyed_generator
 
 
@@ -85,7 +86,7 @@ class Learner:
         eps = max(ss.eps_min, ss.eps_start - ss.eps_decay * (epoch + 1))
         self.generator.train()
         bs, t = cfg.schedule.batch_size, cfg.generator.seq_len
-        run_coin = uniforms((1, 1), cfg.seed, "ss-coin/run").item()  # the official constant
+        run_coin = official_ss_coin(cfg.seed)
         losses = []
         for i, start in enumerate(range(0, data.shape[0] - bs + 1, bs)):
             batch = data[start : start + bs].to(self.device)  # (B, T)
@@ -156,19 +157,22 @@ class Learner:
     def d_round(
         self, positives: torch.Tensor, negatives: torch.Tensor, stream: str, *key: int
     ) -> dict[str, float]:
-        """One D training round: shuffle pos + neg once, ``d_epochs`` passes in that order."""
+        """One D training round of ``d_epochs`` passes over pos + neg: shuffled once
+        (``d_shuffle: round``), or before every pass (``epoch``; its first order is the
+        ``round`` order, the next ones continue the same keyed stream)."""
         cfg = self.cfg
         bs = cfg.schedule.batch_size
-        x = torch.cat([positives, negatives])  # (P + N, T)
-        y = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))]).long()
+        pooled_x = torch.cat([positives, negatives])  # (P + N, T)
+        pooled_y = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))]).long()
         shuffle = keyed_generator(cfg.seed, f"d-shuffle/{stream}", *key)
-        perm = torch.randperm(len(x), generator=shuffle)
-        x, y = x[perm].to(self.device), y[perm].to(self.device)
         torch.manual_seed(derive_seed(cfg.seed, f"d-dropout/{stream}", *key))  # dropout masks
         self.discriminator.train()
         total_loss, correct, seen = 0.0, 0, 0
-        n_batches = len(x) // bs
-        for _ in range(cfg.schedule.d_epochs):
+        n_batches = len(pooled_x) // bs
+        for epoch in range(cfg.schedule.d_epochs):
+            if epoch == 0 or cfg.schedule.d_shuffle == "epoch":
+                perm = torch.randperm(len(pooled_x), generator=shuffle)
+                x, y = pooled_x[perm].to(self.device), pooled_y[perm].to(self.device)
             for i in range(n_batches):
                 xb, yb = x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
                 loss, logits = self.d_step(xb, yb)

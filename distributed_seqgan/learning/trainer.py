@@ -32,7 +32,7 @@ from ..config import Config
 from ..errors import WorkerPoolError
 from ..infra import checkpoint
 from ..infra.tracking import RunLogger, read_metrics
-from ..seeding import uniforms
+from ..seeding import official_ss_coin, uniforms
 from ..tasks import Task, whole_batches
 from .learner import Learner
 
@@ -148,9 +148,10 @@ class Trainer:
             loss, eps = self.learner.ss_epoch(self.positives, epoch)
             return {"ss_loss": loss, "eps": eps}
 
-        title = (
-            f"scheduled sampling: {self.cfg.schedule.mle_epochs} epochs, coin {self.cfg.ss.coin}"
-        )
+        coin = self.cfg.ss.coin
+        if coin == "per_run":  # say what the one coin means for this run
+            coin += f" = {official_ss_coin(self.cfg.seed):.4f} (teacher forcing while eps > it)"
+        title = f"scheduled sampling: {self.cfg.schedule.mle_epochs} epochs, coin {coin}"
         self.generator_epochs("ss", first_epoch, ss_epoch, title)
 
     def pretrain_discriminator(self, first_round: int = 0) -> None:

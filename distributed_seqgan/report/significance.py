@@ -1,6 +1,11 @@
 """Significance as the paper's Table 1 reports it: the oracle NLL of each of many samples
 (say 100,000) from every run's final generator, pooled over the runs of one label (its
-seeds), and a Welch t-test of each label against the first run's label."""
+seeds), and a Welch t-test of each label against the first run's label.
+
+This is a within-run figure: its samples are not independent replications of an
+experiment (seeds of one experiment differ far more than its standard error), so its
+p-values say only that the two final generators differ. ``run_level.py`` is the test of
+the methods."""
 
 from __future__ import annotations
 
@@ -43,7 +48,9 @@ def significance_table(runs: Sequence[RunRecord], n: int, seed: int, out: Path) 
     ref = labels[0]
     lines = [
         f"Per-sample NLL-oracle of {n:,} samples per run (checkpoint latest, sampling seed "
-        f"{seed}), pooled over each label's runs; Welch's t-test against `{ref}`.",
+        f"{seed}), pooled over each label's runs; Welch's t-test against `{ref}`. The unit "
+        "here is the sample, not the run: these p-values compare these runs' final "
+        "generators, not the methods (see the run-level comparison).",
         "",
         "| label | samples | mean NLL-oracle ± s.e. | difference | Welch t | p-value |",
         "|---|---|---|---|---|---|",

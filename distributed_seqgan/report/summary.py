@@ -1,5 +1,5 @@
-"""The report itself: ``summary.md`` (what ran, finals per run and per label, significance
-when asked, every evaluation per run), one ``<metric>.png`` per metric, and ``<run>.csv``
+"""The report itself: ``summary.md`` (what ran, finals per run and per label, run-level
+comparisons between labels, per-sample significance when asked, every evaluation per run), one ``<metric>.png`` per metric, and ``<run>.csv``
 tables."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..infra.files import write_atomic
 from .plots import plot_metric, plot_versus
+from .run_level import run_level_table
 from .runs import RunRecord
 from .tables import (
     adversarial_table,
@@ -78,8 +79,11 @@ def write_report(
         plot_versus(runs, versus, [m for m in chosen if any(r.final(m) for r in runs)], png)
         written.append(png)
         lines += [f"## Against {versus}", "", f"![{versus}]({png.name})", ""]
+    run_level = run_level_table(runs, chosen)
+    if run_level:
+        lines += ["## Run-level comparison", "", *run_level, ""]
     if significance:
-        lines += ["## Significance", "", *significance, ""]
+        lines += ["## Within-run significance (samples, not runs)", "", *significance, ""]
     for ref in references:
         for run in runs:
             for metric in chosen:

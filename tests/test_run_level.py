@@ -1,0 +1,69 @@
+"""Run-level statistics: each run is one value; the tests are checked against scipy's own
+Welch interval and exact permutation test."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from distributed_seqgan.report.run_level import compare, permutation_p, welch
+
+SEQGAN = [8.7998, 8.7797, 8.7901, 8.8102, 8.7713]
+MLE = [9.1044, 9.0886, 9.1252, 9.0950, 9.1101]
+
+
+def test_welch_matches_scipy_interval_and_p():
+    t, df, p, low, high = welch(SEQGAN, MLE)
+    ref = stats.ttest_ind(SEQGAN, MLE, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    assert t == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
+    assert df == pytest.approx(ref.df)
+    assert (low, high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert low < np.mean(SEQGAN) - np.mean(MLE) < high < 0
+
+
+def test_welch_needs_two_runs_a_side():
+    assert all(math.isnan(v) for v in welch([8.8], MLE))
+
+
+def _scipy_exact(x, y):
+    """Two-sided as |difference of means| at least the observed one."""
+    res = stats.permutation_test(
+        (x, y), lambda a, b: abs(np.mean(a) - np.mean(b)), permutation_type="independent",
+        n_resamples=np.inf, alternative="greater",
+    )  # fmt: skip
+    return res.pvalue
+
+
+@pytest.mark.parametrize("x, y", [(SEQGAN, MLE), (SEQGAN[:2], MLE[:3]),
+                                  ([1.0, 2.0, 3.0, 4.0], [2.5, 3.5, 1.5])])  # fmt: skip
+def test_exact_permutation_matches_scipy(x, y):
+    p, count, exact = permutation_p(x, y)
+    assert exact and count == math.comb(len(x) + len(y), len(x))
+    assert p == pytest.approx(_scipy_exact(x, y))
+
+
+def test_exact_permutation_floor_is_what_the_relabellings_allow():
+    # 5 against 5, completely separated: only the observed labelling and its mirror
+    assert permutation_p(SEQGAN, MLE)[0] == pytest.approx(2 / math.comb(10, 5))
+    # 2 against 3: cannot go below 1/10 (the floor the Table 1 review quotes)
+    assert permutation_p(SEQGAN[:2], MLE[:3])[0] == pytest.approx(1 / 10)
+
+
+def test_many_runs_fall_back_to_sampled_relabellings():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(0.0, 1.0, 15), rng.normal(0.3, 1.0, 15)
+    p, count, exact = permutation_p(x, y, seed=3)
+    assert not exact and count == 200_000
+    assert p == permutation_p(x, y, seed=3)[0]  # seeded
+    assert 0.0 < p <= 1.0
+    assert abs(p - stats.ttest_ind(x, y, equal_var=False).pvalue) < 0.05
+
+
+def test_compare_reports_the_difference_of_means():
+    c = compare(SEQGAN, MLE)
+    assert c.difference == pytest.approx(np.mean(SEQGAN) - np.mean(MLE))
+    assert c.ci_low < c.difference < c.ci_high and c.p_welch < 1e-6
