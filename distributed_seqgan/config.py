@@ -393,6 +393,16 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return plain(dataclasses.asdict(cfg))
 
 
+# Config sections that belong to one algorithm: their keys mean nothing for the others.
+ALGORITHM_SECTIONS = {"ss": "ss"}
+
+
+def key_applies(key: str, algorithm: str) -> bool:
+    """Whether a dotted key means anything for ``algorithm`` (``ss.*`` only for ``ss``)."""
+    owner = ALGORITHM_SECTIONS.get(key.split(".", 1)[0])
+    return owner is None or owner == algorithm
+
+
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A nested mapping (``to_dict``'s) as dotted keys; lists become tuples (hashable)."""
     out: dict[str, Any] = {}

@@ -90,6 +90,12 @@ def test_label_names_the_experiments_by_the_keys_given(runs, tmp_path):
     assert f"| seed=1 | 2 | {statistics.mean(ones):.4f} ± {statistics.stdev(ones):.4f} |" in summary
     assert f"| seed=2 | 1 | {final['a-s2']:.4f} |" in summary
     assert "| a-s1 | seed=1 | 1 |" in summary and "rollout_num=" not in summary
+    # a key of another algorithm's section is no part of a run's label (SeqGAN has no coin)
+    res = seqgan("report", "--run", str(runs["a-s1"]), "--out", str(tmp_path / "coin"),
+                 "--label", "algorithm,ss.coin")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "coin" / "summary.md").read_text(encoding="utf-8")
+    assert "| a-s1 | algorithm=seqgan | 1 |" in summary and "ss.coin" not in summary
 
 
 def test_curves_change_with_the_runs_and_only_with_them(runs, tmp_path):
@@ -144,8 +150,9 @@ def test_text_runs_get_checkpoint_rows_and_samples(tmp_path):
                  "--out", str(tmp_path / "r"), "--checkpoints", "-n", "16", "--show", "3")  # fmt: skip
     assert res.returncode == 0, res.stderr
     summary = (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
-    for row in ("| MLE (checkpoint mle) | 16 |", "| after training (checkpoint latest) | 16 |",
-                "| real data (train samples) | 16 |"):  # fmt: skip
+    for row in ("| MLE (checkpoint mle) | 16 | 16 | 8 |",  # drawn, BLEU on, self-BLEU on
+                "| after training (checkpoint latest) | 16 | 16 | 8 |",
+                "| real data (train samples) | 16 | 16 | 8 |"):  # fmt: skip
         assert summary.count(row) == 2
     assert summary.count("\n- `") == 6 and (tmp_path / "r" / "bleu2.png").is_file()
     assert "vocab_size" not in summary and "| text seqgan | 2 | " in summary
@@ -281,3 +288,17 @@ def test_versus_draws_finals_against_a_swept_key(runs, tmp_path):
         res = seqgan("report", *args, "--out", str(tmp_path / key), "--versus", key)
         assert res.returncode == 2 and message in res.stderr, (key, res.stderr)
         assert not (tmp_path / key).exists()
+
+
+def test_the_official_log_is_whole():
+    """docs/official-log.csv: every point of the official save/experiment-log.txt (MLE
+    every 5 epochs to 115, adversarial every 5 iterations to 150), none left out."""
+    import csv
+
+    rows = list(csv.DictReader((REPO / "docs" / "official-log.csv").open()))
+    mle = [int(r["step"]) for r in rows if r["phase"] == "mle"]
+    adv = [int(r["step"]) for r in rows if r["phase"] == "adversarial"]
+    assert mle == list(range(0, 120, 5)) and adv == list(range(0, 155, 5))
+    assert all(int(r["x"]) == int(r["step"]) + (120 if r["phase"] == "adversarial" else 0)
+               for r in rows)  # fmt: skip
+    assert rows[0]["nll_oracle"] == "10.1716" and rows[-1]["nll_oracle"] == "8.6832"

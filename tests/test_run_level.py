@@ -67,3 +67,12 @@ def test_compare_reports_the_difference_of_means():
     c = compare(SEQGAN, MLE)
     assert c.difference == pytest.approx(np.mean(SEQGAN) - np.mean(MLE))
     assert c.ci_low < c.difference < c.ci_high and c.p_welch < 1e-6
+
+
+def test_the_mean_interval_is_the_t_interval():
+    from distributed_seqgan.report.run_level import mean_ci
+
+    low, high = mean_ci(SEQGAN)
+    ref = stats.ttest_1samp(SEQGAN, 0.0).confidence_interval(0.95)
+    assert (low, high) == (pytest.approx(ref.low), pytest.approx(ref.high))
+    assert all(math.isnan(v) for v in mean_ci([8.8]))

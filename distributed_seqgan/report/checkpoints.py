@@ -32,12 +32,16 @@ def checkpoint_section(run: Path, n: int | None, seed: int, show: int) -> list[s
         task, int(rows["MLE (checkpoint mle)"]["samples"]), seed
     )
     cols = [c for c in COLUMNS if any(c in r for r in rows.values())]
-    lines = [f"{task.summary()}", "", "| | samples | " + " | ".join(cols) + " |",
-             "|---|---|" + "---|" * len(cols)]  # fmt: skip
+    # what each score reads: BLEU and self-BLEU score the first eval.bleu_samples and
+    # eval.self_bleu_samples of the drawn samples, MSE (music) every one
+    head = "| | samples drawn | BLEU on | self-BLEU on | "
+    lines = [f"{task.summary()}", "", head + " | ".join(cols) + " |",
+             "|---|---|---|---|" + "---|" * len(cols)]  # fmt: skip
     for name, r in rows.items():
-        lines.append(
-            f"| {name} | {r['samples']} | " + " | ".join(fmt(r.get(c)) for c in cols) + " |"
-        )
+        drawn = int(r["samples"])
+        bleu_n, self_n = min(drawn, cfg.eval.bleu_samples), min(drawn, cfg.eval.self_bleu_samples)
+        scores = " | ".join(fmt(r.get(c)) for c in cols)
+        lines.append(f"| {name} | {drawn} | {bleu_n} | {self_n} | {scores} |")
     lines += ["", "Samples (checkpoint latest):", ""]
     lines += [f"- `{line}`" for line in render(run, generate(gen, show, seed + 1))]
     return lines

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import flatten, load_run_config
+from ..config import flatten, key_applies, load_run_config
 from ..errors import UserError
 from ..infra.tracking import read_metrics
 from ..tasks import TASKS
@@ -145,7 +145,9 @@ def _label(run: RunRecord, keys: Sequence[str]) -> str:
     if not keys:
         algorithm = run.config.get("algorithm", "seqgan")
         return f"{run.config.get('task', '?')} {algorithm}"
-    return ", ".join(f"{k}={run.config.get(k)}" for k in keys)
+    algorithm = str(run.config.get("algorithm", "seqgan"))
+    shown = [k for k in keys if key_applies(k, algorithm)]  # no ss.coin on a SeqGAN run
+    return ", ".join(f"{k}={run.config.get(k)}" for k in shown)
 
 
 def load_runs(paths: Sequence[Path], label_keys: Sequence[str] | None = None) -> list[RunRecord]:
