@@ -6,6 +6,7 @@
 #
 # RAY_VERSION and PYTHON must equal constraints.txt's ray pin and python line (a test
 # checks it). The gpu variant's base image has CUDA; torch's PyPI wheel brings its own.
+# The s3 and gcs extras (pinned in constraints.txt) let run.storage_path be s3:// or gs://.
 ARG RAY_VERSION=2.60.0
 ARG PYTHON=py311
 ARG VARIANT=cpu
@@ -22,7 +23,7 @@ COPY --chown=ray:users distributed_seqgan ./distributed_seqgan
 COPY --chown=ray:users configs ./configs
 RUN if [ "$VARIANT" = "cpu" ]; then extra="--extra-index-url $TORCH_INDEX_CPU"; else extra=""; fi \
  && pip install --no-cache-dir $extra -c constraints.txt "torch==${TORCH_VERSION}" \
- && pip install --no-cache-dir -c constraints.txt . \
+ && pip install --no-cache-dir -c constraints.txt ".[s3,gcs]" \
  && seqgan --help > /dev/null && ray --version
 
 # Data: mount a directory and point SEQGAN_DATA_DIR at it, or set SEQGAN_DATA_MIRROR.
