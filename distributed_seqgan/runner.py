@@ -24,6 +24,7 @@ from .errors import ConfigError, DataError, Stopped, UserError
 from .infra import checkpoint, storage
 from .infra.malloc import keep_freed_memory
 from .infra.memory import check_fits
+from .infra.owner import own_run_dir
 from .infra.tracking import RunLogger, Sink, drop_events_from, read_metrics
 from .learning.learner import Learner
 from .learning.trainer import PHASES, Position, Trainer, first_position
@@ -188,11 +189,12 @@ def train(
     pool = _make_pool(cfg, task) if pool is None else pool
     try:
         run_dir = new_run_dir(cfg)
-        dump_config(cfg, run_dir / "config.yaml")
-        task.save(run_dir)
-        if source is not None:
-            copy_pretraining(source, run_dir)
-        _execute(cfg, task, pool, run_dir, quiet, resume_from=start, pretrained_by=source)
+        with own_run_dir(run_dir):  # a resume started meanwhile must wait for this run
+            dump_config(cfg, run_dir / "config.yaml")
+            task.save(run_dir)
+            if source is not None:
+                copy_pretraining(source, run_dir)
+            _execute(cfg, task, pool, run_dir, quiet, resume_from=start, pretrained_by=source)
     finally:
         pool.close()
     return run_dir
@@ -219,22 +221,34 @@ def latest_checkpoint(run_dir: Path) -> Path:
     return best
 
 
-def fetch_run(uri: str) -> Path:
-    """A run mirrored at ``uri`` (``run.storage_path``/<name>), copied to where its config
-    puts it locally (``run.out_dir``/<name>); returns that directory."""
+def mirror_destination(uri: str) -> Path:
+    """Where a run mirrored at ``uri`` (``run.storage_path``/<name>) goes locally: its
+    config's ``run.out_dir``/<name>."""
     with tempfile.TemporaryDirectory() as tmp:
         storage.fetch_file(storage.join(uri, "config.yaml"), Path(tmp) / "config.yaml")
         cfg = load_config(Path(tmp) / "config.yaml")
-    run_dir = runs_root(cfg.run.out_dir) / uri.rstrip("/").rsplit("/", 1)[-1]
-    return storage.fetch(uri, run_dir)
+    return runs_root(cfg.run.out_dir) / uri.rstrip("/").rsplit("/", 1)[-1]
 
 
 def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = False) -> Path:
     """Continues a run from its furthest checkpoint (or ``checkpoint_name``) with the run's
     own config; the result is the same as if it had never stopped. ``metrics.jsonl`` loses
     the events of the unit that was cut short and gets them again. ``run`` is a run
-    directory, or the URI of its storage mirror (fetched first)."""
-    run_dir = fetch_run(run) if storage.is_uri(str(run)) else Path(run)
+    directory, or the URI of its storage mirror (fetched first). One process at a time:
+    a run directory another train or resume holds is refused in one line."""
+    if storage.is_uri(str(run)):
+        run_dir = mirror_destination(str(run))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with own_run_dir(run_dir):  # fetched only by its owner: no overwriting a live run
+            storage.fetch(str(run), run_dir)
+            return _resume_owned(run_dir, checkpoint_name, quiet)
+    run_dir = Path(run)
+    load_run_config(run_dir)  # "no such run directory" / "not a run directory" first
+    with own_run_dir(run_dir):
+        return _resume_owned(run_dir, checkpoint_name, quiet)
+
+
+def _resume_owned(run_dir: Path, checkpoint_name: str | None, quiet: bool) -> Path:
     cfg = load_run_config(run_dir)
     check_fits(cfg)
     keep_freed_memory()

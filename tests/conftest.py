@@ -37,3 +37,14 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SEQGAN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("SEQGAN_OFFLINE", "1")
     return tmp_path
+
+
+# Files whose tests start Ray clusters, kill processes or run benchmarks: minutes, not
+# seconds. `./run.sh test -m "not slow"` leaves them out for the edit loop; CI runs all.
+SLOW_FILES = {"test_ray.py", "test_cluster.py", "test_faults.py", "test_benchmarks.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

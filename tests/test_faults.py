@@ -167,3 +167,31 @@ def test_a_signal_stops_in_one_line_and_the_run_resumes_exactly(
     assert again.wait(timeout=300) == 0, again.communicate()
     # the same numbers as the run that was never stopped (the backend does not matter)
     _assert_same_run(tmp_path / "sig", long_reference, done_step=30)
+
+
+def test_a_run_directory_has_one_owner_at_a_time(tmp_path):
+    """While a train (or resume) of a run is going, a resume of it is refused in one line
+    before it touches anything. A killed owner's hold ends with it (the kernel drops the
+    lock), so its run can be resumed."""
+    from distributed_seqgan.infra.owner import own_run_dir
+
+    run = tmp_path / "own"
+    sets = [f"run.out_dir={tmp_path}", "run.name=own", "schedule.adv_iterations=100000"]
+    first = seqgan("train", "--config", SMOKE, *[a for s in sets for a in ("--set", s)], "--quiet")
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while not (metrics.exists() and '"adversarial", "step": 3' in metrics.read_text()):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    second = seqgan("resume", "--run", str(run), "--quiet")
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 2, err
+    assert err.strip().splitlines() == [
+        f"seqgan: error: {run}: in use by another seqgan process (a train or resume of this "
+        "run is still running); wait for it to end or stop it first"
+    ], err
+    assert first.poll() is None  # the owner runs on
+    os.kill(first.pid, signal.SIGKILL)  # no time to clean up: the hold must end anyway
+    first.wait(timeout=60)
+    with own_run_dir(run):  # free again
+        pass
