@@ -26,8 +26,9 @@ from .infra.malloc import keep_freed_memory
 from .infra.memory import check_fits
 from .infra.owner import own_run_dir
 from .infra.tracking import RunLogger, Sink, drop_events_from, read_metrics
+from .learning.algorithms import POSITIONS, START, Position
 from .learning.learner import Learner
-from .learning.trainer import PHASES, Position, Trainer, first_position
+from .learning.trainer import Trainer
 from .learning.warm_start import copy_pretraining, pretrained_state
 from .tasks import Task, build_task, check_task, rebuild_task
 
@@ -129,11 +130,11 @@ def _execute(
     ``pretrained_by``: a new run starting from that run's pretraining (``resume_from``);
     the copied pretraining events also go to the trackers, so W&B shows the whole run."""
     learner = Learner(cfg)
-    start: Position = first_position(cfg)
+    start: Position = START
     if resume_from is not None:
         learner.load_state_dict(resume_from["learner"])
         start = (resume_from["phase"], resume_from["step"])
-        drop_events_from(run_dir, *start, PHASES)
+        drop_events_from(run_dir, *start, POSITIONS)
     sinks = _sinks(cfg, run_dir, fresh=resume_from is None or pretrained_by is not None)
     if pretrained_by is not None:
         for event in read_metrics(run_dir):
@@ -213,8 +214,8 @@ def latest_checkpoint(run_dir: Path) -> Path:
         except DataError as exc:
             print(f"seqgan: warning: passing over {exc}", file=sys.stderr)
             continue
-        if state.get("phase") in PHASES:  # older interrupted.pt files have no position
-            found.append(((PHASES.index(state["phase"]), state["step"]), path))
+        if state.get("phase") in POSITIONS:
+            found.append(((POSITIONS.index(state["phase"]), state["step"]), path))
     if not found:
         raise DataError(f"{run_dir}: no usable checkpoint to resume from (checkpoints/*.pt)")
     best = max(found, key=lambda f: f[0])[1]
@@ -260,7 +261,7 @@ def _resume_owned(run_dir: Path, checkpoint_name: str | None, quiet: bool) -> Pa
         path = latest_checkpoint(run_dir)
     state = checkpoint.load(path)
     phase = state.get("phase")
-    if phase not in PHASES:
+    if phase not in POSITIONS:
         raise UserError(f"{path} records no position to resume from (phase {phase!r})")
     if phase == "done":
         raise UserError(f"{run_dir} has finished ({path.name}); nothing to resume")

@@ -120,8 +120,3 @@ def read_sequences(path: str | Path, vocab_size: int, seq_len: int) -> torch.Ten
     if not rows:
         raise DataError(f"{p}: no sequences")
     return torch.tensor(rows, dtype=torch.long)
-
-
-def write_sequences(path: str | Path, seqs: torch.Tensor) -> None:
-    lines = (" ".join(map(str, row)) for row in seqs.tolist())
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")

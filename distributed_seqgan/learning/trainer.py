@@ -12,6 +12,10 @@ from.
         evaluate every adv_eval_every iterations and at the end
         repeat d_steps: negatives <- G; train D d_epochs on pos + neg
 
+Which phases run, in which order, is the algorithm's plan (``algorithms.py``): MLE, D
+pretraining and adversarial training for SeqGAN and PG-BLEU, one phase for the MLE and
+scheduled-sampling baselines. The trainer runs one loop over the plan.
+
 Resuming: every unit of work (an MLE epoch, a D pretraining round, an adversarial
 iteration) starts from a position (phase, step), and all randomness is keyed by position,
 so a run restarted at a unit's start from that unit's state repeats it exactly. Each
@@ -34,21 +38,8 @@ from ..infra import checkpoint
 from ..infra.tracking import RunLogger, read_metrics
 from ..seeding import official_ss_coin, uniforms
 from ..tasks import Task, whole_batches
+from .algorithms import POSITIONS, START, Phase, Position, algorithm_of, done_step, plan
 from .learner import Learner
-
-PHASES = ("init", "mle", "ss", "d_pretrain", "adversarial", "done")  # in run order
-Position = tuple[str, int]  # (phase, next step in it)
-
-
-def first_position(cfg: Config) -> Position:
-    """Where a fresh run starts: the untrained generator's evaluation (the paper's Random
-    row), before any update."""
-    return ("init", 0)
-
-
-def first_training_position(cfg: Config) -> Position:
-    """Scheduled sampling trains from scratch; the other algorithms start with MLE."""
-    return ("ss", 0) if cfg.algorithm == "ss" else ("mle", 0)
 
 
 class Trainer:
@@ -58,12 +49,19 @@ class Trainer:
     ) -> None:  # fmt: skip
         self.cfg, self.learner, self.pool, self.task = cfg, learner, pool, task
         self.logger, self.run_dir = logger, run_dir
+        self.algorithm = algorithm_of(cfg)
         # (position, learner state at its start): what interrupted.pt holds. One attribute,
         # set in one assignment, so a signal can never find the two out of step.
-        self._unit_start: tuple[Position, dict] = (first_position(cfg), learner.state_dict())
+        self._unit_start: tuple[Position, dict] = (START, learner.state_dict())
         self._published_at: int | None = None  # learner.updates at the last publish
         s = cfg.schedule
         self.n_generated = whole_batches(s.generated_num, s.batch_size)
+        self.positives = task.train  # (n, T): the official generate_samples(target_lstm)
+        # one unit of each phase: an epoch, a D round, an adversarial iteration
+        self.units: dict[str, Callable[[int], None]] = {
+            "mle": self.mle_epoch, "ss": self.ss_epoch,
+            "d_pretrain": self.d_pretrain_round, "adversarial": self.adversarial_iteration,
+        }  # fmt: skip
 
     # ------------------------------------------------------------------ helpers
     def publish(self) -> None:
@@ -106,67 +104,33 @@ class Trainer:
             )
         return stats
 
-    # ------------------------------------------------------------------ phases
-    def prepare_data(self) -> None:
-        """Positives (the official generate_samples(target_lstm) on the synthetic task) and
-        the held-out test set, both made by the task."""
-        self.positives, self.test = self.task.train, self.task.test  # (n, T) each
-        self.logger.info(self.task.summary())
+    # ------------------------------------------------------------------ units
+    def _generator_epoch(self, phase: str, e: int, stats: Callable[[], dict[str, float]]) -> None:
+        """An MLE or SS epoch, evaluated every ``mle_eval_every`` and at the end."""
+        s = self.cfg.schedule
+        t0 = time.perf_counter()
+        values = stats()
+        self.logger.log(phase, e, **values, epoch_s=time.perf_counter() - t0)
+        if e % s.mle_eval_every == 0 or e == s.mle_epochs - 1:
+            self.publish()
+            self.evaluate(phase, e)
 
-    def generator_epochs(
-        self, phase: str, first_epoch: int, epoch: Callable[[int], dict[str, float]], title: str
-    ) -> None:
-        """``schedule.mle_epochs`` epochs of ``epoch`` (MLE or scheduled sampling), evaluated
-        every ``mle_eval_every`` and at the end; latest.pt every ``checkpoint_every``."""
-        s, log = self.cfg.schedule, self.logger
-        if first_epoch < s.mle_epochs:
-            log.info(title)
-        log.begin(phase, first_epoch)
-        for e in range(first_epoch, s.mle_epochs):
-            self.start_unit(phase, e)
-            t0 = time.perf_counter()
-            stats = epoch(e)
-            log.log(phase, e, **stats, epoch_s=time.perf_counter() - t0)
-            if e % s.mle_eval_every == 0 or e == s.mle_epochs - 1:
-                self.publish()
-                self.evaluate(phase, e)
-            if (e + 1) % s.checkpoint_every == 0 and e + 1 < s.mle_epochs:
-                self.save("latest", phase, e + 1)
+    def mle_epoch(self, e: int) -> None:
+        self._generator_epoch(
+            "mle", e, lambda: {"mle_loss": self.learner.mle_epoch(self.positives)}
+        )
 
-    def pretrain_generator(self, first_epoch: int = 0) -> None:
-        def mle_epoch(_epoch: int) -> dict[str, float]:
-            return {"mle_loss": self.learner.mle_epoch(self.positives)}
-
-        title = f"MLE pretraining: {self.cfg.schedule.mle_epochs} epochs"
-        self.generator_epochs("mle", first_epoch, mle_epoch, title)
-        self.save("mle", "mle", self.cfg.schedule.mle_epochs)
-
-    def scheduled_sampling(self, first_epoch: int = 0) -> None:
-        """The SS baseline: the MLE schedule with scheduled-sampling epochs."""
-
-        def ss_epoch(epoch: int) -> dict[str, float]:
-            loss, eps = self.learner.ss_epoch(self.positives, epoch)
+    def ss_epoch(self, e: int) -> None:
+        def stats() -> dict[str, float]:
+            loss, eps = self.learner.ss_epoch(self.positives, e)
             return {"ss_loss": loss, "eps": eps}
 
-        coin = self.cfg.ss.coin
-        if coin == "per_run":  # say what the one coin means for this run
-            coin += f" = {official_ss_coin(self.cfg.seed):.4f} (teacher forcing while eps > it)"
-        title = f"scheduled sampling: {self.cfg.schedule.mle_epochs} epochs, coin {coin}"
-        self.generator_epochs("ss", first_epoch, ss_epoch, title)
+        self._generator_epoch("ss", e, stats)
 
-    def pretrain_discriminator(self, first_round: int = 0) -> None:
-        s, log = self.cfg.schedule, self.logger
-        if first_round < s.d_pretrain_rounds:
-            log.info(f"D pretraining: {s.d_pretrain_rounds} rounds x {s.d_epochs} epochs")
-        log.begin("d_pretrain", first_round)
-        for r in range(first_round, s.d_pretrain_rounds):
-            self.start_unit("d_pretrain", r)
-            t0 = time.perf_counter()
-            stats = self.d_training("d_pretrain", r, 1)
-            log.log("d_pretrain", r, **stats, round_s=time.perf_counter() - t0)
-            if (r + 1) % s.checkpoint_every == 0 and r + 1 < s.d_pretrain_rounds:
-                self.save("latest", "d_pretrain", r + 1)  # the paper's 50 rounds take hours on CPU
-        self.save("pretrained", "d_pretrain", s.d_pretrain_rounds)
+    def d_pretrain_round(self, r: int) -> None:
+        t0 = time.perf_counter()
+        stats = self.d_training("d_pretrain", r, 1)
+        self.logger.log("d_pretrain", r, **stats, round_s=time.perf_counter() - t0)
 
     def adversarial_iteration(self, it: int) -> None:
         cfg, s = self.cfg, self.cfg.schedule
@@ -191,32 +155,49 @@ class Trainer:
             g_s=t_g, iteration_s=time.perf_counter() - t0, **self.pool.stats,
         )  # fmt: skip
 
-    def adversarial_training(self, first_iteration: int = 0) -> None:
-        s = self.cfg.schedule
-        reward = "BLEU-3" if self.cfg.algorithm == "pg_bleu" else "D"
-        self.logger.info(
-            f"adversarial training: {s.adv_iterations} iterations, {s.rollout_num} rollouts, "
-            f"{reward} rewards"
-        )
-        if self.cfg.algorithm == "pg_bleu" and s.rollout_num != 1:
-            self.logger.info(f"note: the official PG-BLEU uses 1 rollout, this run {s.rollout_num}")
-        self.logger.begin("adversarial", first_iteration)
-        if first_iteration == 0:  # a run resumed later keeps its saved rollout policy
+    # ------------------------------------------------------------------ phases
+    def begin_phase(self, phase: str, first: int, n: int) -> None:
+        """What a phase says when it starts (and, for the adversarial phase, the rollout
+        policy's start: a copy of the pretrained G, unless a resumed run saved its own)."""
+        s, log = self.cfg.schedule, self.logger
+        if phase == "adversarial":
+            reward = "BLEU-3" if self.algorithm.reward == "bleu" else "D"
+            log.info(f"adversarial training: {n} iterations, {s.rollout_num} rollouts, "
+                     f"{reward} rewards")  # fmt: skip
+            if self.algorithm.reward == "bleu" and s.rollout_num != 1:
+                log.info(f"note: the official PG-BLEU uses 1 rollout, this run {s.rollout_num}")
+        elif first < n:
+            coin = self.cfg.ss.coin
+            if coin == "per_run":  # say what the one coin means for this run
+                coin += f" = {official_ss_coin(self.cfg.seed):.4f} (teacher forcing while eps > it)"
+            log.info({
+                "mle": f"MLE pretraining: {n} epochs",
+                "ss": f"scheduled sampling: {n} epochs, coin {coin}",
+                "d_pretrain": f"D pretraining: {n} rounds x {s.d_epochs} epochs",
+            }[phase])  # fmt: skip
+        log.begin(phase, first)
+        if phase == "adversarial" and first == 0:
             self.learner.reset_rollout_policy()
-        for it in range(first_iteration, s.adv_iterations):
-            self.start_unit("adversarial", it)
-            self.adversarial_iteration(it)
-            if (it + 1) % s.checkpoint_every == 0:
-                self.save("latest", "adversarial", it + 1)
-        self.save("latest", "done", s.adv_iterations)
 
-    def run(self, start: Position | None = None) -> None:
+    def run_phase(self, phase: Phase, first: int) -> None:
+        """Units ``first``.. of ``phase``; latest.pt every ``checkpoint_every`` units, and
+        the phase's own checkpoint at its end."""
+        n = phase.units(self.cfg.schedule)
+        self.begin_phase(phase.name, first, n)
+        for i in range(first, n):
+            self.start_unit(phase.name, i)
+            self.units[phase.name](i)
+            if (i + 1) % self.cfg.schedule.checkpoint_every == 0 and i + 1 < n:
+                self.save("latest", phase.name, i + 1)
+        if phase.checkpoint is not None:
+            self.save(phase.checkpoint, phase.name, n)
+
+    def run(self, start: Position = START) -> None:
         """Algorithm 1 (see the module docstring), from ``start`` (a checkpoint's position)
         on. If the pool gives up (workers failing past their restart budget) or a signal
         stops the run, writes the state at the start of the unfinished unit to
         ``checkpoints/interrupted.pt``, with that unit's position, and re-raises."""
-        start = first_position(self.cfg) if start is None else start
-        if start[0] not in PHASES:
+        if start[0] not in POSITIONS:
             raise ValueError(f"unknown phase {start[0]!r}")
         try:
             self._run(*start)
@@ -229,22 +210,19 @@ class Trainer:
             self.logger.info(f"stopped by {why}; checkpoint {path} (resumes at {phase} {step})")
             raise
 
-    def plan(self) -> list[tuple[str, int]]:
-        """The phases this run's algorithm goes through and their units (progress bars)."""
-        s, algorithm = self.cfg.schedule, self.cfg.algorithm
-        if algorithm in ("ss", "mle"):
-            return [(algorithm, s.mle_epochs)]
-        return [("mle", s.mle_epochs), ("d_pretrain", s.d_pretrain_rounds),
-                ("adversarial", s.adv_iterations)]  # fmt: skip
-
     def _run(self, phase: str, step: int) -> None:
-        self.logger.plan(self.plan())
-        self.prepare_data()
+        phases = plan(self.cfg)
+        self.logger.plan([(p.name, n) for p, n in phases])
+        self.logger.info(self.task.summary())
         if phase == "init":  # the paper's Random row: G before any update
             self.publish()
             self.evaluate("init", 0)
-            phase, step = first_training_position(self.cfg)
-        self._train(phase, step)
+            phase, step = phases[0][0].name, 0
+        names = [p.name for p, _ in phases]
+        if phase in names:
+            for p, _ in phases[names.index(phase) :]:
+                self.run_phase(p, step if p.name == phase else 0)
+            self.save("latest", "done", done_step(self.cfg))
         self.logger.end()
         self.logger.info("done")
         self.report_best()
@@ -259,22 +237,3 @@ class Trainer:
                 f"NLL-oracle: final {evals[-1]['nll_oracle']:.4f}, best {best['nll_oracle']:.4f} "
                 f"({best['eval_phase']} {best['step']})"
             )
-
-    def _train(self, phase: str, step: int) -> None:
-        algorithm = self.cfg.algorithm
-        if algorithm == "ss":  # a baseline: generator training only
-            if phase == "ss":
-                self.scheduled_sampling(step)
-            self.save("latest", "done", 0)
-            return
-        if phase == "mle":
-            self.pretrain_generator(step)
-            if algorithm == "mle":  # the MLE baseline stops here
-                self.save("latest", "done", 0)
-                return
-            phase, step = "d_pretrain", 0
-        if phase == "d_pretrain":
-            self.pretrain_discriminator(step)
-            phase, step = "adversarial", 0
-        if phase == "adversarial":
-            self.adversarial_training(step)

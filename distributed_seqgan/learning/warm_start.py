@@ -18,6 +18,7 @@ from typing import Any
 from ..config import Config, flatten, load_config, to_dict
 from ..errors import ConfigError, DataError
 from ..infra import checkpoint
+from .algorithms import algorithm_of
 
 # What pretraining never reads, so it may differ between RUN and the new run.
 FREE_SECTIONS = ("run", "pool", "ray", "wandb")
@@ -44,7 +45,7 @@ def pretrained_state(source: Path, cfg: Config) -> dict[str, Any]:
         raise ConfigError(
             f"--init-from: {source} is not a run directory (no config.yaml and metrics.jsonl)"
         )
-    if cfg.algorithm not in ("seqgan", "pg_bleu"):
+    if not algorithm_of(cfg).adversarial:
         raise ConfigError(f"--init-from: algorithm {cfg.algorithm} has no adversarial phase")
     diff = pretraining_differences(load_config(source / "config.yaml"), cfg)
     if diff:
