@@ -97,6 +97,10 @@ def fault_free(cluster, tmp_path_factory):
 
 
 def _after_version(v: int, action: Callable[[object], None]) -> Callable[[object], None]:
+    """``action(pool)`` once the pool holds weights version ``v`` or later. Versions are the
+    learner's update counts; with BASE's schedule the published ones are 0, 8, 24, 36, 48,
+    49, 61, 62, ... (24: during MLE; 61: adversarial iteration 1)."""
+
     def during(pool) -> None:
         deadline = time.monotonic() + 60
         while pool.version < v and time.monotonic() < deadline:
@@ -191,7 +195,7 @@ def test_killed_worker_is_restarted_and_results_are_unchanged(fault_free, tmp_pa
         ray.kill(pool.actors[0], no_restart=False)
 
     result = _train(
-        _cfg("pool.backend=ray", "ray.placement=SPREAD"), tmp_path, _after_version(6, kill)
+        _cfg("pool.backend=ray", "ray.placement=SPREAD"), tmp_path, _after_version(61, kill)
     )
     _assert_same(result, fault_free)
     assert result[3][0]["pid"] != pids["before"]  # a new process took over worker 0
@@ -203,7 +207,7 @@ def test_hung_worker_times_out_and_results_are_unchanged(fault_free, tmp_path):
         os.kill(pid, signal.SIGSTOP)  # alive but never answers
 
     cfg = _cfg("pool.backend=ray", "ray.placement=SPREAD", "ray.shard_timeout_s=3")
-    result = _train(cfg, tmp_path, _after_version(6, freeze))
+    result = _train(cfg, tmp_path, _after_version(61, freeze))
     _assert_same(result, fault_free)
     assert result[2]["retried_shards"] >= 1 and result[2]["worker_restarts"] == 1
 
@@ -217,7 +221,7 @@ def test_removed_node_and_results_are_unchanged(cluster, fault_free, tmp_path):
 
     try:
         result = _train(
-            _cfg("pool.backend=ray", "ray.placement=SPREAD"), tmp_path, _after_version(6, remove)
+            _cfg("pool.backend=ray", "ray.placement=SPREAD"), tmp_path, _after_version(61, remove)
         )
         _assert_same(result, fault_free)
         assert result[2]["worker_restarts"] >= 1
@@ -240,7 +244,7 @@ def test_exhausted_restarts_stop_with_a_checkpoint_that_resumes_exactly(
     with pytest.raises(
         WorkerPoolError, match=r"worker 0 is dead and cannot be restarted \(ray.max_restarts=0"
     ):
-        _train(cfg, tmp_path, _after_version(2, kill_for_good))
+        _train(cfg, tmp_path, _after_version(24, kill_for_good))
     position = checkpoint.load(tmp_path / "checkpoints" / "interrupted.pt")
     assert position["phase"] in ("mle", "d_pretrain")  # the unit the kill cut short
     resume(tmp_path, quiet=True)  # fresh actors, the same seed-keyed work

@@ -104,7 +104,7 @@ def test_pool_rewards_do_not_depend_on_worker_count():
     for k in (1, 2, 3):
         pool = LocalPool([RolloutWorker(cfg) for _ in range(k)], cfg.pool.sample_chunk)
         pool.publish(learner.weights())
-        results.append(pool.rollout_rewards(samples, 5, step=4))
+        results.append(pool.rollout_rewards(samples, 5, step=4).rewards)
         draws.append(pool.sample(70, "eval", 1))  # 70 > sample_chunk: several shards
     for r, d in zip(results[1:], draws[1:], strict=True):
         torch.testing.assert_close(r, results[0], rtol=0, atol=1e-6)
@@ -119,7 +119,7 @@ def test_pool_rewards_do_not_depend_on_worker_count():
 
 
 def test_reward_variance_is_the_monte_carlo_estimates_for_any_worker_count():
-    """pool.reward_variance = mean over (sample, prefix) of var_r(D(completion_r)) / N,
+    """RolloutResult.mc_variance = mean over (sample, prefix) of var_r(D(completion_r)) / N,
     computed from each rollout's scores directly; the same for 1 and 3 workers."""
     from distributed_seqgan.acting.rollout import complete_prefixes
     from distributed_seqgan.acting.scoring import DiscriminatorScorer
@@ -131,10 +131,8 @@ def test_reward_variance_is_the_monte_carlo_estimates_for_any_worker_count():
     for k in (1, 3):
         pool = LocalPool([RolloutWorker(cfg) for _ in range(k)], cfg.pool.sample_chunk)
         pool.publish(learner.weights())
-        pool.rollout_rewards(samples, 6, step=2)
-        got.append(pool.reward_variance)
-        pool.rollout_rewards(samples, 1, step=2)
-        assert pool.reward_variance is None  # one rollout: no spread
+        got.append(pool.rollout_rewards(samples, 6, step=2).mc_variance)
+        assert pool.rollout_rewards(samples, 1, step=2).mc_variance is None  # no spread
     u = torch.stack([rollout_uniforms(cfg.seed, 2, r, 13, cfg.generator.seq_len) for r in range(6)])
     with torch.no_grad():
         done = complete_prefixes(learner.generator.eval(), samples, u)  # (T-1, R, B, T)
@@ -145,16 +143,20 @@ def test_reward_variance_is_the_monte_carlo_estimates_for_any_worker_count():
 
 
 def test_worker_rejects_stale_versions():
+    import dataclasses
+
     from distributed_seqgan.acting.messages import RolloutShard, StaleWeightsError
 
     cfg = load_config("configs/smoke.yaml")
     learner, worker = Learner(cfg), RolloutWorker(cfg)
-    worker.set_weights(3, learner.weights())
+    weights = learner.weights()
+    assert weights.version == learner.updates  # the learner's update count is the version
+    worker.set_weights(dataclasses.replace(weights, version=3))
     samples = torch.zeros(2, cfg.generator.seq_len, dtype=torch.long)
     with pytest.raises(StaleWeightsError):
         worker.rollout_rewards(2, samples, 2, RolloutShard(0, 0, 2, 0, 1))
     with pytest.raises(StaleWeightsError):
-        worker.set_weights(1, learner.weights())
+        worker.set_weights(dataclasses.replace(weights, version=1))
     assert worker.rollout_rewards(3, samples, 2, RolloutShard(0, 0, 2, 0, 1)).version == 3
 
 
@@ -173,7 +175,7 @@ def test_delayed_rollout_policy_update():
     for k, v in learner.rollout_policy.state_dict().items():
         torch.testing.assert_close(v, 0.8 * before[k] + 0.2 * g[k])
     same = Learner(load_config("configs/smoke.yaml"))
-    assert same.rollout_policy is same.generator and same.weights()["rollout"] is None
+    assert same.rollout_policy is same.generator and same.weights().rollout is None
 
 
 def test_delayed_rollout_policy_starts_as_the_pretrained_generator(tmp_path):

@@ -9,13 +9,34 @@ worker's implementation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
-Weights = dict[str, Any]
-"""{"generator": state_dict, "rollout": state_dict | None, "discriminator": state_dict},
-all on CPU; "rollout" is None when the rollout policy is the generator itself."""
+StateDict = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One published version of what the workers compute with, all on CPU.
+
+    ``version`` is the learner's update count when the weights were taken: the one
+    counter of versions. Pools and workers hold the version of what they were last given,
+    and a worker asked for another version than it holds refuses (``StaleWeightsError``).
+    """
+
+    version: int
+    generator: StateDict
+    discriminator: StateDict
+    rollout: StateDict | None = None  # None: the rollout policy is the generator itself
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    """What one ``rollout_rewards`` call gives back."""
+
+    rewards: torch.Tensor  # (B, T): Q(b, t), the mean over N rollouts of D(completion)
+    mc_variance: float | None  # the Monte-Carlo estimate's variance (None for N = 1)
+    stats: dict[str, int]  # the pool's worker_restarts and retried_shards so far
 
 
 class StaleWeightsError(RuntimeError):

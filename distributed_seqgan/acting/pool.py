@@ -14,21 +14,28 @@ from typing import Protocol
 
 import torch
 
-from .messages import RolloutShard, SampleShard, ShardResult, StaleWeightsError, Weights
+from .messages import (
+    RolloutResult,
+    RolloutShard,
+    SampleShard,
+    ShardResult,
+    StaleWeightsError,
+    Weights,
+)
 from .worker import RolloutWorker
 
 
 class WorkerPool(Protocol):
-    version: int
-    stats: dict[str, int]  # worker_restarts, retried_shards (logged per iteration)
-    reward_variance: float | None  # of the last rollout_rewards' estimate (see reward_variance)
+    version: int  # of the weights published last (-1: none yet)
+    stats: dict[str, int]  # worker_restarts, retried_shards, since the pool started
 
-    def publish(self, weights: Weights) -> int:
-        """Makes ``weights`` the current version on every worker; returns the version."""
+    def publish(self, weights: Weights) -> None:
+        """Makes ``weights`` the current version on every worker."""
         ...
 
-    def rollout_rewards(self, samples: torch.Tensor, num_rollouts: int, step: int) -> torch.Tensor:
-        """Monte-Carlo rewards (B, T) for samples (B, T) with the current version."""
+    def rollout_rewards(self, samples: torch.Tensor, num_rollouts: int, step: int) -> RolloutResult:
+        """Monte-Carlo rewards (B, T) for samples (B, T) with the current version, with the
+        estimate's variance and the pool's counters."""
         ...
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
@@ -119,15 +126,13 @@ class LocalPool:
         self.sample_chunk = sample_chunk
         self.version = -1
         self.stats = {"worker_restarts": 0, "retried_shards": 0}  # never fail in process
-        self.reward_variance: float | None = None
 
-    def publish(self, weights: Weights) -> int:
-        self.version += 1
+    def publish(self, weights: Weights) -> None:
         for w in self.workers:
-            w.set_weights(self.version, weights)
-        return self.version
+            w.set_weights(weights)
+        self.version = weights.version
 
-    def rollout_rewards(self, samples: torch.Tensor, num_rollouts: int, step: int) -> torch.Tensor:
+    def rollout_rewards(self, samples: torch.Tensor, num_rollouts: int, step: int) -> RolloutResult:
         b, seq_len = samples.shape
         shards = plan_rollout_shards(b, num_rollouts, len(self.workers), step)
         results = [
@@ -136,8 +141,11 @@ class LocalPool:
             )
             for k, s in enumerate(shards)
         ]
-        self.reward_variance = reward_variance(results, b, num_rollouts, seq_len)
-        return combine_rewards(results, b, num_rollouts, seq_len, self.version)
+        return RolloutResult(
+            combine_rewards(results, b, num_rollouts, seq_len, self.version),
+            reward_variance(results, b, num_rollouts, seq_len),
+            dict(self.stats),
+        )
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         shards = plan_sample_shards(n, self.sample_chunk, stream, step)

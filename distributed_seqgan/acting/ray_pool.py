@@ -39,7 +39,7 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 from .. import __version__
 from ..config import Config
 from ..errors import UserError, WorkerPoolError
-from .messages import RolloutShard, StaleWeightsError, Weights
+from .messages import RolloutResult, RolloutShard, StaleWeightsError, Weights
 from .pool import (
     combine_rewards,
     concat_samples,
@@ -212,7 +212,6 @@ class RayPool:
         self.version = -1
         self._weights_ref: Any = None
         self.stats = {"worker_restarts": 0, "retried_shards": 0}
-        self.reward_variance: float | None = None
         described = self.describe()
         try:
             check_versions(versions(), described)
@@ -231,14 +230,13 @@ class RayPool:
         )
 
     # ------------------------------------------------------------------ interface
-    def publish(self, weights: Weights) -> int:
-        self.version += 1
+    def publish(self, weights: Weights) -> None:
         self._weights_ref = ray.put(weights)  # once per version
         for actor in self.actors:
-            actor.set_weights.remote(self.version, self._weights_ref)  # ordered before later calls
-        return self.version
+            actor.set_weights.remote(self._weights_ref)  # ordered before later calls
+        self.version = weights.version
 
-    def rollout_rewards(self, samples: torch.Tensor, num_rollouts: int, step: int) -> torch.Tensor:
+    def rollout_rewards(self, samples: torch.Tensor, num_rollouts: int, step: int) -> RolloutResult:
         b, seq_len = samples.shape
         shards = plan_rollout_shards(b, num_rollouts, len(self.actors), step)
 
@@ -248,9 +246,11 @@ class RayPool:
 
         calls = [call(s) for s in shards]
         results = self._run(calls)
-        rewards = combine_rewards(results, b, num_rollouts, seq_len, self.version)
-        self.reward_variance = reward_variance(results, b, num_rollouts, seq_len)
-        return rewards
+        return RolloutResult(
+            combine_rewards(results, b, num_rollouts, seq_len, self.version),
+            reward_variance(results, b, num_rollouts, seq_len),
+            dict(self.stats),
+        )
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         shards = plan_sample_shards(n, self.cfg.pool.sample_chunk, stream, step)
@@ -326,7 +326,7 @@ class RayPool:
             self._restarts[w] += 1
             self.stats["worker_restarts"] += 1
         self.stats["retried_shards"] += 1
-        actor.set_weights.remote(self.version, self._weights_ref)  # a restarted actor has none
+        actor.set_weights.remote(self._weights_ref)  # a restarted actor has none
         pending[calls[i](actor)] = (i, w, time.monotonic())
 
 

@@ -76,17 +76,19 @@ class RolloutWorker:
             "version": self.version,
         }
 
-    def set_weights(self, version: int, weights: Weights) -> int:
+    def set_weights(self, weights: Weights) -> int:
         """Loads a published version (no-op if already held); returns the version held."""
-        if version == self.version:
-            return version
-        if version < self.version:
-            raise StaleWeightsError(f"weights version {version} is older than held {self.version}")
-        self.generator.load_state_dict(weights["generator"])
-        self.rollout_policy.load_state_dict(weights["rollout"] or weights["generator"])
-        self.discriminator.load_state_dict(weights["discriminator"])
-        self.version = version
-        return version
+        if weights.version == self.version:
+            return self.version
+        if weights.version < self.version:
+            raise StaleWeightsError(
+                f"weights version {weights.version} is older than held {self.version}"
+            )
+        self.generator.load_state_dict(weights.generator)
+        self.rollout_policy.load_state_dict(weights.rollout or weights.generator)
+        self.discriminator.load_state_dict(weights.discriminator)
+        self.version = weights.version
+        return self.version
 
     def _check(self, version: int) -> None:
         if version != self.version:

@@ -185,12 +185,14 @@ class Learner:
 
     # ---------------------------------------------------------------- weights/state
     def weights(self) -> Weights:
-        """What workers need, on CPU: G (sampling), rollout policy, D (rewards)."""
-        return {
-            "generator": _cpu_state(self.generator),
-            "rollout": _cpu_state(self.rollout_policy) if self.delayed else None,
-            "discriminator": _cpu_state(self.discriminator),
-        }
+        """What workers need, on CPU: G (sampling), rollout policy, D (rewards); its
+        version is ``updates``, so a new version exists exactly when something changed."""
+        return Weights(
+            version=self.updates,
+            generator=_cpu_state(self.generator),
+            discriminator=_cpu_state(self.discriminator),
+            rollout=_cpu_state(self.rollout_policy) if self.delayed else None,
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {

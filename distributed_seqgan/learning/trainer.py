@@ -53,7 +53,6 @@ class Trainer:
         # (position, learner state at its start): what interrupted.pt holds. One attribute,
         # set in one assignment, so a signal can never find the two out of step.
         self._unit_start: tuple[Position, dict] = (START, learner.state_dict())
-        self._published_at: int | None = None  # learner.updates at the last publish
         s = cfg.schedule
         self.n_generated = whole_batches(s.generated_num, s.batch_size)
         self.positives = task.train  # (n, T): the official generate_samples(target_lstm)
@@ -65,10 +64,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ helpers
     def publish(self) -> None:
-        """Sends the learner's weights to the workers, unless they already hold them."""
-        if self._published_at != self.learner.updates:
+        """Sends the learner's weights to the workers, unless they hold that version."""
+        if self.pool.version != self.learner.updates:
             self.pool.publish(self.learner.weights())
-            self._published_at = self.learner.updates
 
     def evaluate(self, phase: str, step: int) -> None:
         """The task's metrics on fresh G samples (drawn by the workers): NLL-oracle and
@@ -140,19 +138,19 @@ class Trainer:
             u = uniforms((s.batch_size, cfg.generator.seq_len), cfg.seed, "adv-samples", step)
             samples = self.learner.sample(u)  # (B, T)
             self.publish()
-            rewards = self.pool.rollout_rewards(samples, s.rollout_num, step)  # (B, T)
-            pg_loss = self.learner.pg_step(samples, rewards)
+            result = self.pool.rollout_rewards(samples, s.rollout_num, step)
+            pg_loss = self.learner.pg_step(samples, result.rewards)
         self.learner.update_rollout_policy()
         if it % s.adv_eval_every == 0 or it == s.adv_iterations - 1:
             self.publish()
             self.evaluate("adversarial", it)
         t_g = time.perf_counter() - t0
         stats = self.d_training("adversarial", it, s.d_steps) if s.d_steps else {}
-        var = self.pool.reward_variance  # of the last G step's Monte-Carlo estimate
+        var = result.mc_variance  # of the last G step's Monte-Carlo estimate
         self.logger.log(
-            "adversarial", it, pg_loss=pg_loss, mean_reward=rewards.mean().item(),
+            "adversarial", it, pg_loss=pg_loss, mean_reward=result.rewards.mean().item(),
             **({} if var is None else {"reward_mc_var": var}), **stats,
-            g_s=t_g, iteration_s=time.perf_counter() - t0, **self.pool.stats,
+            g_s=t_g, iteration_s=time.perf_counter() - t0, **result.stats,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ phases
