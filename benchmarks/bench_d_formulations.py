@@ -178,7 +178,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     device, sync = common.setup(args)
     cfg = load_config(args.config, [f"run.device={args.device}", "oracle.kind=random"])
-    d = build_discriminator(cfg).to(device)
+    d = build_discriminator(cfg.discriminator, cfg.generator.vocab_size, cfg.seed).to(device)
     vocab, t, b = cfg.generator.vocab_size, cfg.generator.seq_len, cfg.schedule.batch_size
     g = torch.Generator().manual_seed(0)
     rows = torch.randint(0, vocab, (args.rows, t), generator=g).to(device)  # (R, T)

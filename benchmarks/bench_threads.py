@@ -25,7 +25,7 @@ from distributed_seqgan.seeding import uniforms
 torch.set_num_threads(int(sys.argv[1]))
 steps, rows = int(sys.argv[2]), int(sys.argv[3])
 cfg = load_config("configs/poems-cpu.yaml", ["generator.vocab_size=5000"])
-g = build_generator(cfg)
+g = build_generator(cfg.generator, cfg.seed)
 seqs = torch.randint(0, 5000, (64 * steps, cfg.generator.seq_len), generator=torch.Generator().manual_seed(0))
 for ch in seqs[:128].split(64):  # warm-up
     g.weighted_nll(ch, torch.full(ch.shape, 1 / ch.numel())).backward()

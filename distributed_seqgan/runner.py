@@ -26,7 +26,7 @@ from .infra.malloc import keep_freed_memory
 from .infra.memory import check_fits
 from .infra.owner import own_run_dir
 from .infra.tracking import RunLogger, Sink, drop_events_from, read_metrics
-from .learning.algorithms import POSITIONS, START, Position
+from .learning.algorithms import POSITIONS, START, Position, algorithm_of
 from .learning.learner import Learner
 from .learning.trainer import Trainer
 from .learning.warm_start import copy_pretraining, pretrained_state
@@ -163,8 +163,9 @@ def _execute(
 
 
 def _make_pool(cfg: Config, task: Task) -> WorkerPool:
-    """The configured pool; PG-BLEU's workers get their reward references once, here."""
-    if cfg.algorithm != "pg_bleu":
+    """The configured pool; with BLEU rewards (PG-BLEU) the workers get their references
+    once, here."""
+    if algorithm_of(cfg).reward != "bleu":
         return make_pool(cfg)
     return make_pool(cfg, reference_subset(task.train, cfg.seed))
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 from reference_rollout import engine_rewards, reference_rewards
 
+from distributed_seqgan.acting.messages import WorkerSpec
 from distributed_seqgan.acting.pool import LocalPool, plan_rollout_shards
 from distributed_seqgan.acting.worker import RolloutWorker, rollout_uniforms
 from distributed_seqgan.config import load_config
@@ -102,7 +103,10 @@ def test_pool_rewards_do_not_depend_on_worker_count():
     samples = torch.randint(0, cfg.generator.vocab_size, (13, cfg.generator.seq_len))
     results, draws = [], []
     for k in (1, 2, 3):
-        pool = LocalPool([RolloutWorker(cfg) for _ in range(k)], cfg.pool.sample_chunk)
+        pool = LocalPool(
+            [RolloutWorker(WorkerSpec.of(cfg, "discriminator")) for _ in range(k)],
+            cfg.pool.sample_chunk,
+        )
         pool.publish(learner.weights())
         results.append(pool.rollout_rewards(samples, 5, step=4).rewards)
         draws.append(pool.sample(70, "eval", 1))  # 70 > sample_chunk: several shards
@@ -129,7 +133,10 @@ def test_reward_variance_is_the_monte_carlo_estimates_for_any_worker_count():
     samples = torch.randint(0, cfg.generator.vocab_size, (13, cfg.generator.seq_len))
     got = []
     for k in (1, 3):
-        pool = LocalPool([RolloutWorker(cfg) for _ in range(k)], cfg.pool.sample_chunk)
+        pool = LocalPool(
+            [RolloutWorker(WorkerSpec.of(cfg, "discriminator")) for _ in range(k)],
+            cfg.pool.sample_chunk,
+        )
         pool.publish(learner.weights())
         got.append(pool.rollout_rewards(samples, 6, step=2).mc_variance)
         assert pool.rollout_rewards(samples, 1, step=2).mc_variance is None  # no spread
@@ -148,7 +155,7 @@ def test_worker_rejects_stale_versions():
     from distributed_seqgan.acting.messages import RolloutShard, StaleWeightsError
 
     cfg = load_config("configs/smoke.yaml")
-    learner, worker = Learner(cfg), RolloutWorker(cfg)
+    learner, worker = Learner(cfg), RolloutWorker(WorkerSpec.of(cfg, "discriminator"))
     weights = learner.weights()
     assert weights.version == learner.updates  # the learner's update count is the version
     worker.set_weights(dataclasses.replace(weights, version=3))

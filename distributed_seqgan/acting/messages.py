@@ -9,10 +9,30 @@ worker's implementation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
+from ..config import Config, DiscriminatorConfig, GeneratorConfig
+
 StateDict = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """All of the config a rollout worker reads: the networks it rebuilds, the run seed
+    its draws are keyed by, its device, and what scores the rollouts. Workers (and Ray
+    actors) get this, never the whole config."""
+
+    seed: int
+    generator: GeneratorConfig
+    discriminator: DiscriminatorConfig
+    device: str  # run.device: cpu | cuda | auto
+    reward: Literal["discriminator", "bleu"] = "discriminator"
+
+    @classmethod
+    def of(cls, cfg: Config, reward: Literal["discriminator", "bleu"]) -> WorkerSpec:
+        return cls(cfg.seed, cfg.generator, cfg.discriminator, cfg.run.device, reward)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 from .. import __version__
 from ..config import Config
 from ..errors import UserError, WorkerPoolError
-from .messages import RolloutResult, RolloutShard, StaleWeightsError, Weights
+from .messages import RolloutResult, RolloutShard, StaleWeightsError, Weights, WorkerSpec
 from .pool import (
     combine_rewards,
     concat_samples,
@@ -162,10 +162,13 @@ def check_versions(driver: dict[str, str], workers: list[dict[str, Any]]) -> Non
 class RayPool:
     """K Ray actors running :class:`RolloutWorker`; see the module docstring."""
 
-    def __init__(self, cfg: Config, references: Sequence[Sequence[int]] | None = None) -> None:
+    def __init__(
+        self, cfg: Config, spec: WorkerSpec, references: Sequence[Sequence[int]] | None = None
+    ) -> None:
+        """``cfg``: the pool's own sections (``pool``, ``ray``); the actors get ``spec``."""
         init_ray(cfg)
         self.references = references
-        self.cfg = cfg
+        self.cfg, self.spec = cfg, spec
         r = cfg.ray
         self.threads = max(1, math.ceil(r.cpus_per_worker))
         bundle: dict[str, float] = {"CPU": r.cpus_per_worker}
@@ -226,7 +229,7 @@ class RayPool:
             placement_group=self.pg, placement_group_bundle_index=i
         )
         return self._remote.options(**self._options, scheduling_strategy=strategy).remote(
-            self.cfg, self.threads, self.references
+            self.spec, self.threads, self.references
         )
 
     # ------------------------------------------------------------------ interface

@@ -18,11 +18,17 @@ from typing import Any
 
 import torch
 
-from ..config import Config
 from ..infra.malloc import keep_freed_memory
 from ..models.build import build_discriminator, build_generator, resolve_device
 from ..seeding import uniforms
-from .messages import RolloutShard, SampleShard, ShardResult, StaleWeightsError, Weights
+from .messages import (
+    RolloutShard,
+    SampleShard,
+    ShardResult,
+    StaleWeightsError,
+    Weights,
+    WorkerSpec,
+)
 from .rollout import rollout_reward_sums
 from .scoring import BleuScorer, DiscriminatorScorer, Scorer
 
@@ -46,23 +52,25 @@ class RolloutWorker:
     """Computes rollout rewards and samples for the learner; see the module docstring."""
 
     def __init__(
-        self, cfg: Config, threads: int | None = None,
+        self, spec: WorkerSpec, threads: int | None = None,
         references: Sequence[Sequence[int]] | None = None,
     ) -> None:  # fmt: skip
-        """``references``: the PG-BLEU baseline's reward references (sent once, with the
-        worker's construction; Ray sends them again only to a restarted actor)."""
+        """``references``: the BLEU reward's references (``spec.reward == "bleu"``; sent
+        once, with the worker's construction; Ray sends them again only to a restarted
+        actor)."""
         keep_freed_memory()  # scoring reallocates the same large buffers chunk after chunk
         if threads is not None:
             torch.set_num_threads(threads)
-        self.cfg = cfg
-        self.device = resolve_device(cfg.run.device)
-        self.generator = build_generator(cfg).to(self.device).eval()
-        self.rollout_policy = build_generator(cfg).to(self.device).eval()
-        self.discriminator = build_discriminator(cfg).to(self.device).eval()
-        self.score: Scorer = DiscriminatorScorer(self.discriminator, cfg.discriminator.bf16_rewards)
-        if cfg.algorithm == "pg_bleu":
+        self.spec = spec
+        self.device = resolve_device(spec.device)
+        g, d = spec.generator, spec.discriminator
+        self.generator = build_generator(g, spec.seed).to(self.device).eval()
+        self.rollout_policy = build_generator(g, spec.seed).to(self.device).eval()
+        self.discriminator = build_discriminator(d, g.vocab_size, spec.seed).to(self.device).eval()
+        self.score: Scorer = DiscriminatorScorer(self.discriminator, d.bf16_rewards)
+        if spec.reward == "bleu":
             if not references:
-                raise ValueError("algorithm pg_bleu: the workers need the BLEU references")
+                raise ValueError("BLEU rewards: the workers need the BLEU references")
             self.score = BleuScorer(references)
         self.version = -1
 
@@ -104,7 +112,7 @@ class RolloutWorker:
         rows = slice(shard.sample_start, shard.sample_end)
         u = torch.stack(
             [
-                rollout_uniforms(self.cfg.seed, shard.step, r, num_samples, seq_len)[:, rows]
+                rollout_uniforms(self.spec.seed, shard.step, r, num_samples, seq_len)[:, rows]
                 for r in range(shard.rollout_start, shard.rollout_end)
             ]
         )  # (R, T-1, b, T)
@@ -116,5 +124,5 @@ class RolloutWorker:
     def sample(self, version: int, shard: SampleShard) -> tuple[int, torch.Tensor]:
         """Draws ``shard.n`` sequences from the generator -> (version, (n, T) on CPU)."""
         self._check(version)
-        u = sample_uniforms(self.cfg.seed, shard, self.cfg.generator.seq_len)
+        u = sample_uniforms(self.spec.seed, shard, self.spec.generator.seq_len)
         return version, self.generator.sample(u).cpu()

@@ -42,8 +42,10 @@ class Learner:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.device = resolve_device(cfg.run.device)
-        self.generator: LSTMPolicy = build_generator(cfg).to(self.device)
-        self.discriminator: Discriminator = build_discriminator(cfg).to(self.device)
+        self.generator: LSTMPolicy = build_generator(cfg.generator, cfg.seed).to(self.device)
+        self.discriminator: Discriminator = build_discriminator(
+            cfg.discriminator, cfg.generator.vocab_size, cfg.seed
+        ).to(self.device)
         self.delayed = cfg.schedule.rollout_policy == "delayed"
         self.rollout_policy = self.generator  # "same": the rollouts use G itself
         if self.delayed:  # a copy that trails G

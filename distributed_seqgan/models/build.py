@@ -1,11 +1,12 @@
-"""The networks a config describes, with seeded official initialisation, and the device
-the config names."""
+"""The networks a config section describes, with seeded official initialisation, and the
+device the config names. Each takes only its own section and the run seed: the learner and
+the workers (which never see the whole config) build identical networks."""
 
 from __future__ import annotations
 
 import torch
 
-from ..config import Config
+from ..config import DiscriminatorConfig, GeneratorConfig
 from ..errors import ConfigError
 from ..seeding import generator as keyed_generator
 from .discriminator import Discriminator
@@ -21,17 +22,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_generator(cfg: Config) -> LSTMPolicy:
-    g = cfg.generator
+def build_generator(g: GeneratorConfig, seed: int) -> LSTMPolicy:
     model = LSTMPolicy(g.vocab_size, g.emb_dim, g.hidden_dim, g.seq_len, g.start_token)
-    model.reset_parameters_normal(g.init_std, keyed_generator(cfg.seed, "generator-init"))
+    model.reset_parameters_normal(g.init_std, keyed_generator(seed, "generator-init"))
     return model
 
 
-def build_discriminator(cfg: Config) -> Discriminator:
-    d = cfg.discriminator
-    model = Discriminator(
-        cfg.generator.vocab_size, d.emb_dim, d.filter_sizes, d.num_filters, d.dropout, d.l2_reg
-    )
-    model.reset_parameters_official(keyed_generator(cfg.seed, "discriminator-init"))
+def build_discriminator(d: DiscriminatorConfig, vocab_size: int, seed: int) -> Discriminator:
+    model = Discriminator(vocab_size, d.emb_dim, d.filter_sizes, d.num_filters, d.dropout, d.l2_reg)
+    model.reset_parameters_official(keyed_generator(seed, "discriminator-init"))
     return model

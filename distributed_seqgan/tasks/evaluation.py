@@ -30,7 +30,7 @@ def load_generator(run: Path, name: str) -> tuple[Config, LSTMPolicy]:
     """The run's config and the generator of checkpoint ``name`` (latest | pretrained | mle)."""
     cfg = load_run_config(run)
     state = checkpoint.load(run / "checkpoints" / f"{name}.pt")
-    gen = build_generator(cfg)
+    gen = build_generator(cfg.generator, cfg.seed)
     checkpoint.restore(gen, state["learner"].get("generator"), f"{name}.pt's generator")
     return cfg, gen.eval()
 
