@@ -19,14 +19,14 @@ import nltk
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 from distributed_seqgan.acting.rollout import complete_prefixes
-from distributed_seqgan.acting.scoring import BleuScorer as RewardScorer
+from distributed_seqgan.acting.scoring import BleuReward as RewardScorer
 from distributed_seqgan.acting.scoring import reference_subset
 from distributed_seqgan.bench import common
 from distributed_seqgan.config import load_config
 from distributed_seqgan.learning.learner import Learner
 from distributed_seqgan.seeding import uniforms
 from distributed_seqgan.tasks import build_task
-from distributed_seqgan.tasks.bleu import BleuScorer, mean_bleu, self_bleu
+from distributed_seqgan.tasks.bleu import BleuReferences, mean_bleu, self_bleu
 
 HYPS_NLTK = 20  # nltk is slow: time it on a few hypotheses and scale per hypothesis
 HYPS_FAST = 1000
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         refs = task.references  # the test split as tokens
         hyps = [task.to_tokens(r) for r in task.train[:HYPS_FAST].tolist()]
         t0 = time.perf_counter()
-        scorer = BleuScorer(refs)
+        scorer = BleuReferences(refs)
         t_tables = time.perf_counter() - t0
         t0 = time.perf_counter()
         fast = mean_bleu(hyps, scorer, (4,))[4]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from distributed_seqgan.acting.backend import make_pool
+from distributed_seqgan.acting.factory import make_pool
 from distributed_seqgan.bench import common
 from distributed_seqgan.config import Config, load_config
 from distributed_seqgan.data.registry import resolve

@@ -15,7 +15,7 @@ import time
 import ray
 import torch
 
-from distributed_seqgan.acting.backend import make_pool
+from distributed_seqgan.acting.factory import make_pool
 from distributed_seqgan.acting.pool import WorkerPool
 from distributed_seqgan.bench import common
 from distributed_seqgan.config import Config, load_config

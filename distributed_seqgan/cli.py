@@ -206,44 +206,23 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .infra.memory import check_samples
-    from .tasks.evaluation import generate, load_generator, render
+    from .runs.sampling import sample_lines, sample_midis
 
-    if args.n < 1:
-        raise UserError("-n must be >= 1")
     if args.step_seconds <= 0:
         raise UserError("--step-seconds must be > 0")
     run = Path(args.run)
-    cfg, gen = load_generator(run, args.checkpoint)
-    if args.midi is not None and cfg.task != "music":
-        raise UserError(f"--midi: {run} is a {cfg.task} run; MIDI files are for music runs")
-    check_samples(args.n, gen.seq_len)
-    samples = generate(gen, args.n, args.seed)  # (n, T)
     if args.midi is not None:
-        return _write_midis(samples.tolist(), Path(args.midi), args.step_seconds)
-    lines = render(run, samples, args.ids)
+        for path in sample_midis(run, args.checkpoint, args.n, args.seed, Path(args.midi),
+                                 args.step_seconds):  # fmt: skip
+            print(path)
+        return 0
+    lines = sample_lines(run, args.checkpoint, args.n, args.seed, args.ids)
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 
 
-def _write_midis(samples: list[list[int]], out: Path, step_s: float) -> int:
-    from .data.midi import pretty_midi_module, write_midi
-
-    pretty_midi_module()  # the missing extra is named before anything is written
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--midi {out}: cannot create ({exc.strerror})") from None
-    width = max(4, len(str(len(samples) - 1)))
-    for i, tokens in enumerate(samples):
-        path = out / f"sample-{i:0{width}d}.mid"
-        write_midi(tokens, path, step_s)
-        print(path)
-    return 0
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .tasks.evaluation import evaluate_checkpoint
+    from .runs.evaluation import evaluate_checkpoint
 
     per_sequence = Path(args.per_sequence) if args.per_sequence else None
     metrics = evaluate_checkpoint(Path(args.run), args.checkpoint, args.n, args.seed, per_sequence)
@@ -252,34 +231,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import load_runs, write_report
-    from .report.checkpoints import checkpoint_section
-    from .report.runs import check_versus, load_reference
-    from .report.summary import chosen_metrics, make_out_dir
+    from .report.make import make_report
 
-    label_keys = [k for k in args.label.split(",") if k] if args.label else None
-    runs = load_runs([Path(r) for r in args.runs], label_keys)
-    references = [load_reference(spec) for spec in args.reference]
-    metrics = [m for m in args.metrics.split(",") if m] if args.metrics else None
-    sections = None
-    if args.checkpoints:
-        synthetic = [r.name for r in runs if r.config.get("task") == "synthetic"]
-        if synthetic:
-            raise UserError(f"--checkpoints: run {synthetic[0]} is synthetic (text and music only)")
-        sections = {r.name: checkpoint_section(r.path, args.n, args.seed, args.show) for r in runs}
-    chosen_metrics(runs, metrics)  # a bad --metrics fails before any slow work
-    if args.versus is not None:
-        check_versus(runs, args.versus)
-    significance = None
-    if args.significance is not None:
-        from .report.significance import significance_table
-
-        if args.significance < 2:
-            raise UserError("--significance must be >= 2")
-        make_out_dir(Path(args.out))
-        significance = significance_table(runs, args.significance, args.seed, Path(args.out))
-    written = write_report(runs, Path(args.out), metrics, sections, significance, references,
-                           versus=args.versus)  # fmt: skip
+    written = make_report(
+        [Path(r) for r in args.runs], Path(args.out),
+        label_keys=[k for k in args.label.split(",") if k] if args.label else None,
+        metrics=[m for m in args.metrics.split(",") if m] if args.metrics else None,
+        references=args.reference, checkpoints=args.checkpoints, n=args.n, seed=args.seed,
+        show=args.show, versus=args.versus, significance=args.significance,
+    )  # fmt: skip
     for path in written:
         print(path)
     return 0

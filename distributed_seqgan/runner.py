@@ -16,15 +16,15 @@ from typing import Any
 
 import torch
 
-from .acting.backend import make_pool
+from .acting.factory import make_pool
 from .acting.pool import WorkerPool
 from .acting.scoring import reference_subset
 from .config import Config, dump_config, load_config, load_run_config
 from .errors import ConfigError, DataError, Stopped, UserError
 from .infra import checkpoint, storage
 from .infra.malloc import keep_freed_memory
-from .infra.memory import check_fits
 from .infra.owner import own_run_dir
+from .infra.sizing import check_fits
 from .infra.tracking import RunLogger, Sink, drop_events_from, read_metrics
 from .learning.algorithms import POSITIONS, START, Position, algorithm_of
 from .learning.learner import Learner

@@ -10,7 +10,7 @@ import torch
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 from distributed_seqgan.data import text
-from distributed_seqgan.tasks.bleu import BleuScorer, mean_bleu, self_bleu
+from distributed_seqgan.tasks.bleu import BleuReferences, mean_bleu, self_bleu
 from distributed_seqgan.tasks.metrics import nearest_mse
 
 SMOOTH = SmoothingFunction().method1
@@ -30,7 +30,7 @@ def test_equals_nltk_on_random_token_lists(vocab):
     rng = random.Random(vocab)
     for _ in range(5):
         refs = _random_rows(rng, rng.randint(1, 40), vocab, 12)  # incl. empty and short rows
-        scorer = BleuScorer(refs)
+        scorer = BleuReferences(refs)
         for hyp in _random_rows(rng, 20, vocab, 12):
             got = scorer.scores(hyp, ORDERS)
             for n in ORDERS:
@@ -47,7 +47,7 @@ def test_equals_nltk_on_real_corpus_subsets(data_dir, path, tokenizer):
     rows = [text.tokenize(x, tokenizer, True)[:32] for x in rng.sample(lines, 260)]
     refs, hyps = rows[:200], rows[200:]
     hyps += [rng.sample(h, len(h)) for h in hyps[:20]]  # shuffled: few higher-order matches
-    got = mean_bleu(hyps, BleuScorer(refs), (2, 3, 4, 5))
+    got = mean_bleu(hyps, BleuReferences(refs), (2, 3, 4, 5))
     for n in (2, 3, 4, 5):
         want = sum(nltk_bleu(refs, h, n) for h in hyps) / len(hyps)
         assert got[n] == pytest.approx(want, abs=1e-12)
@@ -67,7 +67,7 @@ def test_self_bleu_equals_nltk_against_the_others():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="reference"):
-        BleuScorer([])
+        BleuReferences([])
     with pytest.raises(ValueError, match="two samples"):
         self_bleu([[1, 2]])
 
@@ -92,7 +92,7 @@ def test_pg_bleu_reward_equals_nltk_without_smoothing():
     from nltk.translate.bleu_score import sentence_bleu
 
     from distributed_seqgan.acting.rollout import complete_prefixes
-    from distributed_seqgan.acting.scoring import BleuScorer as RewardScorer
+    from distributed_seqgan.acting.scoring import BleuReward as RewardScorer
     from distributed_seqgan.models import LSTMPolicy
 
     g = torch.Generator().manual_seed(5)

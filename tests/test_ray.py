@@ -21,7 +21,7 @@ import torch
 from ray.cluster_utils import Cluster
 
 from distributed_seqgan.acting import ray_pool
-from distributed_seqgan.acting.backend import make_pool
+from distributed_seqgan.acting.factory import make_pool
 from distributed_seqgan.acting.scoring import reference_subset
 from distributed_seqgan.config import Config, dump_config, load_config
 from distributed_seqgan.errors import UserError, WorkerPoolError

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from distributed_seqgan.acting.backend import make_pool
+from distributed_seqgan.acting.factory import make_pool
 from distributed_seqgan.config import dump_config, load_config
 from distributed_seqgan.errors import ConfigError, WorkerPoolError
 from distributed_seqgan.infra import checkpoint

@@ -142,8 +142,10 @@ def test_reward_variance_is_the_monte_carlo_estimates_for_any_worker_count():
         assert pool.rollout_rewards(samples, 1, step=2).mc_variance is None  # no spread
     u = torch.stack([rollout_uniforms(cfg.seed, 2, r, 13, cfg.generator.seq_len) for r in range(6)])
     with torch.no_grad():
-        done = complete_prefixes(learner.generator.eval(), samples, u)  # (T-1, R, B, T)
-        scores, _ = DiscriminatorScorer(learner.discriminator.eval())(samples, done)  # (T-1, R, B)
+        completions = complete_prefixes(learner.generator.eval(), samples, u)  # (T-1, R, B, T)
+        scores, _ = DiscriminatorScorer(learner.discriminator.eval())(
+            samples, completions
+        )  # (T-1, R, B)
     want = (scores.double().var(dim=1) / 6).mean().item()
     assert got[0] == pytest.approx(want, rel=1e-9) and got[1] == pytest.approx(want, rel=1e-9)
     assert want > 0

@@ -68,7 +68,7 @@ def complete_prefixes(policy: LSTMPolicy, samples: torch.Tensor, u: torch.Tensor
     group = n_roll * b  # rows per prefix length
     total = (seq_len - 1) * group
     # Every row starts as its sample; positions after the prefix get overwritten below.
-    done = samples.expand(seq_len - 1, n_roll, b, seq_len).reshape(total, seq_len).clone()
+    completions = samples.expand(seq_len - 1, n_roll, b, seq_len).reshape(total, seq_len).clone()
 
     teacher_in = torch.full((b,), policy.start_token, dtype=torch.long, device=device)
     rows_in = samples.new_empty(0)  # last drawn token of each active rollout row
@@ -87,31 +87,33 @@ def complete_prefixes(policy: LSTMPolicy, samples: torch.Tensor, u: torch.Tensor
         all_hidden = torch.cat([hidden[b:], join_h])  # (active, H)
         step_u = u[:, : p - 1, :, p - 1].transpose(0, 1).reshape(active)  # (active,) in (t, r, i)
         drawn = policy.draw(all_hidden, step_u)  # (active,)
-        done[:active, p - 1] = drawn
+        completions[:active, p - 1] = drawn
         if p == seq_len:
             break
         # Next state: teacher first, then rollout rows in (t, r, i) order, new group last.
         state = (_with_new_group(h, b, n_roll), _with_new_group(c, b, n_roll))  # (1, b + active, H)
         teacher_in = samples[:, p - 1]
         rows_in = drawn
-    return done.view(seq_len - 1, n_roll, b, seq_len)
+    return completions.view(seq_len - 1, n_roll, b, seq_len)
 
 
 @torch.no_grad()
 def score_rollouts(
-    disc: Discriminator, samples: torch.Tensor, done: torch.Tensor
+    disc: Discriminator, samples: torch.Tensor, completions: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """D's P(real) for every completion and for the samples themselves.
 
-    samples (B, T); done (T-1, R, B, T) from :func:`complete_prefixes`. Each distinct
+    samples (B, T); completions (T-1, R, B, T) from :func:`complete_prefixes`. Each distinct
     sequence is scored once (a peaky generator repeats many completions, and a completion
     can equal its sample), and conv windows inside a row's known prefix come from the
     sample's. Returns (scores (T-1, R, B), final (B,)).
     """
     b, seq_len = samples.shape
-    n_roll = done.shape[1]
+    n_roll = completions.shape[1]
     device = samples.device
-    rows = torch.cat([done.reshape(-1, seq_len), samples])  # (M0, T); samples = prefix length T
+    rows = torch.cat(
+        [completions.reshape(-1, seq_len), samples]
+    )  # (M0, T); samples = prefix length T
     prefix_len = torch.cat(
         [
             torch.arange(1, seq_len, device=device).repeat_interleave(n_roll * b),
@@ -145,8 +147,8 @@ def rollout_reward_sums(
     Divide the sums by the total rollout count N (over all shards) to get the rewards of
     positions 1..T-1.
     """
-    done = complete_prefixes(policy, samples, u)  # (T-1, R, B, T)
-    scores, final = score(samples, done)  # (T-1, R, B), (B,)
+    completions = complete_prefixes(policy, samples, u)  # (T-1, R, B, T)
+    scores, final = score(samples, completions)  # (T-1, R, B), (B,)
     wide = scores.double()  # (T-1, R, B): float64 moments, the variance subtracts them
     moments = torch.stack([wide.sum(dim=1).T, wide.square().sum(dim=1).T])  # (2, B, T-1)
     return scores.sum(dim=1).T.contiguous(), moments, final  # (B, T-1), (2, B, T-1), (B,)

@@ -5,7 +5,7 @@ scorer turns the completions into rewards in [0, 1]. Rollouts, sharding, keyed r
 and local == Ray do not know which scorer they feed:
 - ``DiscriminatorScorer``: D's P(real), SeqGAN's reward (with prefix-window reuse and
   dedup, ``rollout.score_rollouts``);
-- ``BleuScorer``: BLEU of each completion against fixed references, the PG-BLEU
+- ``BleuReward``: BLEU of each completion against fixed references, the PG-BLEU
   baseline's reward (BLEU-3 without smoothing, as the official ``pg_bleu/``).
 """
 
@@ -18,15 +18,15 @@ import torch
 
 from ..models.discriminator import Discriminator
 from ..seeding import generator as keyed_generator
-from ..tasks.bleu import BleuScorer as BleuTables
+from ..tasks.bleu import BleuReferences
 from .rollout import score_rollouts, unique_rows
 
 
 class Scorer(Protocol):
     def __call__(
-        self, samples: torch.Tensor, done: torch.Tensor
+        self, samples: torch.Tensor, completions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """samples (B, T), done (T-1, R, B, T) -> (scores (T-1, R, B), final (B,))."""
+        """samples (B, T), completions (T-1, R, B, T) -> (scores (T-1, R, B), final (B,))."""
         ...
 
 
@@ -36,24 +36,24 @@ class DiscriminatorScorer:
 
     @torch.no_grad()
     def __call__(
-        self, samples: torch.Tensor, done: torch.Tensor
+        self, samples: torch.Tensor, completions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.autocast(samples.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return score_rollouts(self.disc, samples, done)  # (T-1, R, B), (B,)
+            return score_rollouts(self.disc, samples, completions)  # (T-1, R, B), (B,)
 
 
-class BleuScorer:
+class BleuReward:
     """BLEU-``order`` (weights 1/order, no smoothing) against ``references``, whose n-gram
     tables are built once (a worker builds them once per run)."""
 
     def __init__(self, references: Sequence[Sequence[int]], order: int = 3) -> None:
-        self.tables, self.order = BleuTables(references, order), order
+        self.tables, self.order = BleuReferences(references, order), order
 
     def __call__(
-        self, samples: torch.Tensor, done: torch.Tensor
+        self, samples: torch.Tensor, completions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         b, seq_len = samples.shape
-        rows = torch.cat([done.reshape(-1, seq_len), samples]).cpu()  # (M0, T)
+        rows = torch.cat([completions.reshape(-1, seq_len), samples]).cpu()  # (M0, T)
         uniq, inverse = unique_rows(rows)  # each distinct sequence scored once
         scores = torch.tensor(
             [
@@ -62,7 +62,7 @@ class BleuScorer:
             ],
             dtype=torch.float32,
         )[inverse]  # (M0,)
-        return scores[:-b].view(done.shape[:3]), scores[-b:]  # (T-1, R, B), (B,)
+        return scores[:-b].view(completions.shape[:3]), scores[-b:]  # (T-1, R, B), (B,)
 
 
 def reference_subset(train: torch.Tensor, seed: int, fraction: float = 0.4) -> list[list[int]]:

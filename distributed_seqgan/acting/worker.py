@@ -30,7 +30,7 @@ from .messages import (
     WorkerSpec,
 )
 from .rollout import rollout_reward_sums
-from .scoring import BleuScorer, DiscriminatorScorer, Scorer
+from .scoring import BleuReward, DiscriminatorScorer, Scorer
 
 
 def rollout_uniforms(
@@ -71,7 +71,7 @@ class RolloutWorker:
         if spec.reward == "bleu":
             if not references:
                 raise ValueError("BLEU rewards: the workers need the BLEU references")
-            self.score = BleuScorer(references)
+            self.score = BleuReward(references)
         self.version = -1
 
     def describe(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ..acting.backend import make_pool
+from ..acting.factory import make_pool
 from ..config import Config, load_config
 from ..infra.malloc import keep_freed_memory
 from ..infra.tracking import RunLogger

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..tasks import rebuild_task
-from ..tasks.evaluation import (
+from ..runs.evaluation import (
     evaluate_checkpoint,
     evaluate_real_data,
     generate,

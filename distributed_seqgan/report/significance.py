@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import UserError
-from ..tasks.evaluation import evaluate_checkpoint
+from ..runs.evaluation import evaluate_checkpoint
 from .runs import RunRecord
 
 

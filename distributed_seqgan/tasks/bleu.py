@@ -27,7 +27,7 @@ def ngrams(tokens: Tokens, n: int) -> Counter[tuple[Hashable, ...]]:
     return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
-class BleuScorer:
+class BleuReferences:
     """Sentence BLEU of hypotheses against one fixed set of references."""
 
     def __init__(self, references: Sequence[Tokens], max_order: int = 5) -> None:
@@ -93,7 +93,7 @@ class BleuScorer:
 
 
 def mean_bleu(
-    hypotheses: Sequence[Tokens], scorer: BleuScorer, orders: Sequence[int] = (2, 3, 4, 5)
+    hypotheses: Sequence[Tokens], scorer: BleuReferences, orders: Sequence[int] = (2, 3, 4, 5)
 ) -> dict[int, float]:
     """Mean sentence BLEU-n of the hypotheses against the scorer's references."""
     if not hypotheses:
@@ -109,7 +109,7 @@ def self_bleu(samples: Sequence[Tokens], orders: Sequence[int] = (2, 3, 4, 5)) -
     """Mean BLEU-n of each sample against all the others (diversity: lower is more diverse)."""
     if len(samples) < 2:
         raise ValueError("self-BLEU needs at least two samples")
-    scorer = BleuScorer(samples, max(orders))
+    scorer = BleuReferences(samples, max(orders))
     totals = dict.fromkeys(orders, 0.0)
     for i, hyp in enumerate(samples):
         for n, s in scorer.scores(hyp, orders, exclude=i).items():

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..models import LSTMPolicy
 from ..seeding import generator as keyed_generator
 from .base import Task
-from .bleu import BleuScorer, mean_bleu, self_bleu
+from .bleu import BleuReferences, mean_bleu, self_bleu
 from .metrics import mean_nll, nearest_mse
 
 BLEU_ORDERS = (2, 3, 4, 5)
@@ -43,7 +43,7 @@ class CorpusTask(Task):
         self.vocab, self.notes = vocab, notes
         self.test_unknown = test_unknown  # test tokens encoded as <unk> (a fixed test file)
         self.references = references  # the test split as tokens
-        self.scorer = BleuScorer(references, max(BLEU_ORDERS))
+        self.scorer = BleuReferences(references, max(BLEU_ORDERS))
 
     def evaluate(self, samples: torch.Tensor, generator: LSTMPolicy | None) -> dict[str, float]:
         e = self.eval_cfg

@@ -15,15 +15,15 @@ from ..data.text import Vocab
 from ..errors import UserError
 from ..infra import checkpoint
 from ..infra.files import write_atomic
-from ..infra.memory import check_samples
+from ..infra.sizing import check_samples
 from ..models import LSTMPolicy
 from ..models.build import build_generator
 from ..seeding import generator as keyed_generator
 from ..seeding import uniforms
-from . import rebuild_task
-from .base import Task
-from .metrics import per_sequence_nll
-from .synthetic import SyntheticTask
+from ..tasks import rebuild_task
+from ..tasks.base import Task
+from ..tasks.metrics import per_sequence_nll
+from ..tasks.synthetic import SyntheticTask
 
 
 def load_generator(run: Path, name: str) -> tuple[Config, LSTMPolicy]:
