@@ -188,3 +188,25 @@ def test_bad_bases(tmp_path, text, message):
     (tmp_path / "self.yaml").write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path / "self.yaml")
+
+
+def test_the_schema_marks_what_each_key_does_to_a_run():
+    """One place says which keys never change results (report labels and --init-from
+    ignore them) and which only the adversarial phase reads (--init-from may change them)."""
+    from distributed_seqgan.config import (
+        changes_results,
+        flatten,
+        read_by_adversarial_only,
+        to_dict,
+    )
+
+    keys = flatten(to_dict(load_config(None)))
+    free = {k for k in keys if not changes_results(k)}
+    assert {k.split(".")[0] for k in free} == {"run", "pool", "ray", "wandb", "schedule"}
+    assert {k for k in free if k.startswith("schedule.")} == {"schedule.checkpoint_every"}
+    assert all(k in free for k in keys if k.split(".")[0] in ("run", "pool", "ray", "wandb"))
+    adversarial = {k for k in keys if read_by_adversarial_only(k)}
+    assert adversarial == {f"schedule.{k}" for k in ("adv_iterations", "g_steps", "rollout_num",
+                                                     "d_steps", "adv_eval_every")}  # fmt: skip
+    assert changes_results("generator.lr") and changes_results("seed")
+    assert changes_results("no.such.key")  # unknown: assume it matters

@@ -15,27 +15,33 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, flatten, load_config, to_dict
+from ..config import (
+    Config,
+    changes_results,
+    flatten,
+    load_config,
+    read_by_adversarial_only,
+    to_dict,
+)
 from ..errors import ConfigError, DataError
 from ..infra import checkpoint
 from .algorithms import algorithm_of
 
-# What pretraining never reads, so it may differ between RUN and the new run.
-FREE_SECTIONS = ("run", "pool", "ray", "wandb")
-FREE_SCHEDULE = ("adv_iterations", "g_steps", "rollout_num", "d_steps", "adv_eval_every",
-                 "checkpoint_every")  # fmt: skip
 COPIED_CHECKPOINTS = ("mle", "pretrained")
+
+
+def may_differ(key: str) -> bool:
+    """What pretraining never depends on, as the schema marks it: keys that change no
+    results (where and how a run runs) and keys only the adversarial phase reads."""
+    return not changes_results(key) or read_by_adversarial_only(key)
 
 
 def pretraining_differences(a: Config, b: Config) -> list[str]:
     """Dotted keys on which ``a`` and ``b`` differ and that pretraining reads."""
     fa, fb = flatten(to_dict(a)), flatten(to_dict(b))
-    free = {f"schedule.{k}" for k in FREE_SCHEDULE}
     return sorted(
-        key for key in fa.keys() | fb.keys()
-        if fa.get(key) != fb.get(key)
-        and key.split(".")[0] not in FREE_SECTIONS and key not in free
-    )  # fmt: skip
+        key for key in fa.keys() | fb.keys() if fa.get(key) != fb.get(key) and not may_differ(key)
+    )
 
 
 def pretrained_state(source: Path, cfg: Config) -> dict[str, Any]:
@@ -50,9 +56,11 @@ def pretrained_state(source: Path, cfg: Config) -> dict[str, Any]:
     diff = pretraining_differences(load_config(source / "config.yaml"), cfg)
     if diff:
         shown = ", ".join(diff[:6]) + (f" and {len(diff) - 6} more" if len(diff) > 6 else "")
+        free = sorted(k for k in flatten(to_dict(cfg)) if read_by_adversarial_only(k))
         raise ConfigError(
-            f"--init-from: {source} was pretrained with other settings ({shown}); only "
-            f"{', '.join(FREE_SECTIONS)} and schedule.{{{','.join(FREE_SCHEDULE)}}} may differ"
+            f"--init-from: {source} was pretrained with other settings ({shown}); only the "
+            f"adversarial phase's keys ({', '.join(free)}) and where the run runs (run, pool, "
+            "ray, wandb) may differ"
         )
     path = source / "checkpoints" / "pretrained.pt"
     if not path.is_file():

@@ -10,15 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import flatten, key_applies, load_run_config
+from ..config import changes_results, flatten, key_applies, load_run_config
 from ..errors import UserError
 from ..infra.tracking import read_metrics
 from ..tasks import TASKS
 
 NOT_METRICS = {"phase", "step", "eval_phase", "time_s"}
-# Keys that never make runs different experiments: where they ran and what they are called.
-# The seed is left out too: runs that differ only in it are seeds of one experiment.
-IGNORED_KEYS = ("seed", "run.", "wandb.", "pool.", "ray.")
 LOWER_IS_BETTER = ("nll_oracle", "nll_test", "mse")
 
 
@@ -170,7 +167,7 @@ def load_runs(paths: Sequence[Path], label_keys: Sequence[str] | None = None) ->
     keys = sorted({k for r in runs for k in r.config})
     differ = [
         k for k in keys
-        if not k.startswith(IGNORED_KEYS) and not all(_data_decided(r, k) for r in runs)
+        if k != "seed" and changes_results(k) and not all(_data_decided(r, k) for r in runs)
         and len({repr(r.config.get(k)) for r in runs}) > 1
     ]  # fmt: skip
     for run in runs:

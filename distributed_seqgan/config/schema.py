@@ -1,40 +1,39 @@
-"""Typed run configuration: frozen dataclasses, YAML files and dotted ``--set`` overrides.
+"""The run configuration's schema: frozen dataclasses with defaults, value rules, the
+checks that involve several keys, and marks for what each key does to a run.
 
 Every value a run depends on lives here, so a run directory's ``config.yaml`` is enough to
 repeat it. Defaults are the official SeqGAN code's values (LantaoYu/SeqGAN,
-``sequence_gan.py``); ``configs/synthetic.yaml`` spells them out.
+``sequence_gan.py``); ``configs/synthetic.yaml`` spells them out. Rules that belong to one
+task (the official oracle's sizes, which corpora exist) live with that task
+(``distributed_seqgan.tasks``). Reading YAML and ``--set`` overrides is ``loading.py``.
 
-Validation is strict because a typo in a long GPU run is expensive: an unknown key names
-the closest valid one, and a wrong type or out-of-range value names the key. Rules that
-belong to one task (the official oracle's sizes, which corpora exist) live with that task
-(``distributed_seqgan.tasks``) and run before any data is read.
-
-A config file may start from another: ``base: synthetic.yaml`` (a path relative to the
-file) loads that file first and overrides it key by key, so a CPU variant states only
-what it changes. A run directory's ``config.yaml`` is always written out whole.
+Marks (field metadata, read by :func:`changes_results` and :func:`read_by_adversarial_only`):
+- ``results=False``: the key never changes what a run computes, only where it runs, how
+  fast, or where it is recorded (float rounding aside). Whole sections carry it with
+  ``RESULTS = False``. Runs differing only in such keys are replications of one
+  experiment (``seqgan report``), and ``--init-from`` may change them.
+- ``phase="adversarial"``: only the adversarial phase reads the key, so ``--init-from``
+  (which reuses another run's pretraining) may change it too.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-import yaml
-
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
-def _f(default: Any, **rules: Any) -> Any:
-    """A dataclass field with validation rules (``ge``, ``gt``, ``le``, ``lt``) in metadata."""
+def _f(default: Any, *, results: bool = True, phase: str | None = None, **rules: Any) -> Any:
+    """A dataclass field with its value rules (``ge``, ``gt``, ``le``, ``lt``) and marks
+    (``results``, ``phase``: see the module docstring) in its metadata."""
+    metadata = {"rules": rules, "results": results, "phase": phase}
     if isinstance(default, (list, tuple)):
         value = tuple(default)
-        return field(default_factory=lambda: value, metadata=rules)
-    return field(default=default, metadata=rules)
+        return field(default_factory=lambda: value, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -132,14 +131,15 @@ class ScheduleConfig:
     # in that order (the 2017 code's dataloader); "epoch" reshuffles before every pass (the
     # paper-era code's batch_iter), each order keyed by (seed, round, epoch)
     d_shuffle: Literal["round", "epoch"] = "round"
-    adv_iterations: int = _f(200, ge=0)
-    g_steps: int = _f(1, ge=1)
-    rollout_num: int = _f(16, ge=1)
+    adv_iterations: int = _f(200, ge=0, phase="adversarial")
+    g_steps: int = _f(1, ge=1, phase="adversarial")
+    rollout_num: int = _f(16, ge=1, phase="adversarial")
     rollout_policy: Literal["same", "delayed"] = "same"
     rollout_update_rate: float = _f(0.8, ge=0.0, le=1.0)
-    d_steps: int = _f(5, ge=0)
-    adv_eval_every: int = _f(5, ge=1)
-    checkpoint_every: int = _f(10, ge=1)  # iterations (epochs, D rounds) per latest.pt
+    d_steps: int = _f(5, ge=0, phase="adversarial")
+    adv_eval_every: int = _f(5, ge=1, phase="adversarial")
+    # iterations (epochs, D rounds) per latest.pt
+    checkpoint_every: int = _f(10, ge=1, results=False)
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,8 @@ class PoolConfig:
     """How rollout work is spread: ``local`` runs K in-process workers one after another,
     ``ray`` runs K Ray actors (see ``ray``)."""
 
+    RESULTS: ClassVar[bool] = False  # where and how it runs, not what
+
     backend: Literal["local", "ray"] = "local"
     workers: int = _f(1, ge=1)
     # sequences per sampling shard; fixed, so results do not depend on the worker count
@@ -171,6 +173,8 @@ class PoolConfig:
 @dataclass(frozen=True)
 class RayConfig:
     """Ray backend settings (used when ``pool.backend`` is ``ray``)."""
+
+    RESULTS: ClassVar[bool] = False  # where and how it runs, not what
 
     address: str | None = None  # None: start a local Ray instance; "auto" or host:port: join one
     connect_timeout_s: float = _f(30.0, gt=0.0)  # host:port that does not answer: give up
@@ -190,6 +194,8 @@ class RayConfig:
 class WandbConfig:
     """Weights & Biases tracking of the learner's metrics (off by default)."""
 
+    RESULTS: ClassVar[bool] = False  # where and how it runs, not what
+
     enabled: bool = False
     project: str = "distributed_seqgan"
     entity: str | None = None  # a W&B team or user; None: your default
@@ -201,6 +207,8 @@ class WandbConfig:
 @dataclass(frozen=True)
 class RunConfig:
     """Where the run writes, and how it uses this machine."""
+
+    RESULTS: ClassVar[bool] = False  # where and how it runs, not what
 
     # Relative paths are taken from the current directory; in a Ray job (whose current
     # directory is Ray's temporary copy of the working dir) from the home directory.
@@ -262,10 +270,9 @@ class Config:
                 "algorithm pg_bleu has no discriminator: set schedule.d_pretrain_rounds=0 "
                 "and schedule.d_steps=0"
             )
-        if self.algorithm != "ss" and self.ss != ScheduledSamplingConfig():
-            raise ConfigError(
-                f"ss.* is set, but algorithm is {self.algorithm} (ss keys need algorithm: ss)"
-            )
+        check_algorithm_sections(
+            self.algorithm, [s for s in ALGORITHM_SECTIONS if getattr(self, s) != _DEFAULTS[s]]
+        )
         name = self.run.name
         if name is not None and (
             not name.strip() or name in (".", "..") or any(sep in name for sep in ("/", "\\", "\0"))
@@ -279,105 +286,57 @@ class Config:
         return self
 
 
-# ----------------------------------------------------------------------------- parsing
+# Config sections that belong to one algorithm: their keys mean nothing for the others.
+ALGORITHM_SECTIONS = {"ss": "ss"}
+_DEFAULTS = {"ss": ScheduledSamplingConfig()}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def check_algorithm_sections(algorithm: str, given: list[str]) -> None:
+    """Refuses a section of another algorithm's (``ss.*`` without ``algorithm: ss``)."""
+    for section in given:
+        owner = ALGORITHM_SECTIONS.get(section)
+        if owner is not None and owner != algorithm:
+            raise ConfigError(
+                f"{section}.* is set, but algorithm is {algorithm} "
+                f"({section} keys need algorithm: {owner})"
+            )
 
 
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        return f"list of {_type_name(typing.get_args(tp)[0])}"
-    return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
+def key_applies(key: str, algorithm: str) -> bool:
+    """Whether a dotted key means anything for ``algorithm`` (``ss.*`` only for ``ss``)."""
+    owner = ALGORITHM_SECTIONS.get(key.split(".", 1)[0])
+    return owner is None or owner == algorithm
 
 
-def _coerce(key: str, tp: Any, value: Any) -> Any:
-    """Returns ``value`` as type ``tp`` or raises ConfigError naming ``key``."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
+def _field(key: str) -> tuple[type, dataclasses.Field[Any]] | None:
+    """The section class and field of a dotted key; None for an unknown key."""
+    cls: Any = Config
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if part not in fields:
             return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(key, arg, value)
-            except ConfigError:
-                pass
-        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
-    if origin is Literal:
-        if value not in typing.get_args(tp):
-            raise ConfigError(f"{key}: expected one of {_type_name(tp)}, got {value!r}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
-        (inner, _) = typing.get_args(tp)
-        return tuple(_coerce(f"{key}[{i}]", inner, v) for i, v in enumerate(value))
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, key)
-    raise TypeError(f"unsupported config type {tp!r} for {key}")  # a bug, not user input
+        if i == len(parts) - 1:
+            return cls, fields[part]
+        cls = typing.get_type_hints(cls)[part]
+        if not dataclasses.is_dataclass(cls):
+            return None
+    return None
 
 
-def _check_range(key: str, value: Any, rules: dict[str, Any]) -> None:
-    if value is None:
-        return
-    ops = {"ge": (lambda a, b: a >= b, ">="), "gt": (lambda a, b: a > b, ">")}
-    ops |= {"le": (lambda a, b: a <= b, "<="), "lt": (lambda a, b: a < b, "<")}
-    for name, bound in rules.items():
-        check, sym = ops[name]
-        if not check(value, bound):
-            raise ConfigError(f"{key}: must be {sym} {bound}, got {value!r}")
+def changes_results(key: str) -> bool:
+    """False for keys marked as not changing what a run computes (see the docstring)."""
+    found = _field(key)
+    if found is None:
+        return True
+    cls, f = found
+    return getattr(cls, "RESULTS", True) and f.metadata.get("results", True)
 
 
-def _unknown_key(prefix: str, key: str, valid: list[str]) -> ConfigError:
-    full = f"{prefix}{key}"
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
-    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
-    return ConfigError(f"unknown config key '{full}'{hint}")
-
-
-def _build(cls: type, raw: Any, prefix: str = "") -> Any:
-    """Builds dataclass ``cls`` from a (possibly partial) mapping, validating every value."""
-    where = prefix or "config"
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
-    hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    dot = f"{prefix}." if prefix else ""
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in fields:
-            raise _unknown_key(dot, str(key), list(fields))
-        value = _coerce(f"{dot}{key}", hints[key], value)
-        _check_range(f"{dot}{key}", value, dict(fields[key].metadata))
-        kwargs[key] = value
-    return cls(**kwargs)
+def read_by_adversarial_only(key: str) -> bool:
+    """True for keys only the adversarial phase reads (``phase="adversarial"``)."""
+    found = _field(key)
+    return found is not None and found[1].metadata.get("phase") == "adversarial"
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -393,16 +352,6 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return plain(dataclasses.asdict(cfg))
 
 
-# Config sections that belong to one algorithm: their keys mean nothing for the others.
-ALGORITHM_SECTIONS = {"ss": "ss"}
-
-
-def key_applies(key: str, algorithm: str) -> bool:
-    """Whether a dotted key means anything for ``algorithm`` (``ss.*`` only for ``ss``)."""
-    owner = ALGORITHM_SECTIONS.get(key.split(".", 1)[0])
-    return owner is None or owner == algorithm
-
-
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A nested mapping (``to_dict``'s) as dotted keys; lists become tuples (hashable)."""
     out: dict[str, Any] = {}
@@ -412,121 +361,3 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[prefix + key] = tuple(value) if isinstance(value, list) else value
     return out
-
-
-def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = tree
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``a.b=c`` -> ("a.b", c parsed as YAML, so ``3`` is an int and ``[1,2]`` a list)."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key or any(not p for p in key.split(".")):
-        raise ConfigError(f"--set expects key=value (e.g. schedule.mle_epochs=5), got {text!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        why = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
-        raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {why}") from None
-    return key, value
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key given twice (plain YAML keeps the last one)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                line = key_node.start_mark.line + 1
-                raise yaml.YAMLError(f"line {line}: key {key!r} is given twice")
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _read_yaml(p: Path) -> dict[str, Any]:
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
-    try:
-        loaded = yaml.load(p.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"malformed config {p}: {first}") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"malformed config {p}: top level must be a mapping")
-    return loaded
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def read_config_tree(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """A config file as a plain tree, with its ``base:`` chain resolved."""
-    p = Path(path)
-    tree = _read_yaml(p)
-    base = tree.pop("base", None)
-    if base is None:
-        return tree
-    if not isinstance(base, str):
-        raise ConfigError(f"{p}: base: expected the path of another config file, got {base!r}")
-    base_path = (p.parent / base).resolve()
-    if base_path in _seen or base_path == p.resolve():
-        raise ConfigError(f"{p}: base: {base} leads back to itself")
-    return _merge(read_config_tree(base_path, (*_seen, p.resolve())), tree)
-
-
-def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Reads a YAML config (or the defaults when ``path`` is None) and applies overrides.
-
-    A config file must name its ``task`` (itself or through its ``base``): an empty or
-    mistyped file would otherwise start the defaults, the paper's 10-hour run."""
-    tree = read_config_tree(path) if path is not None else {}
-    if path is not None and "task" not in tree:
-        raise ConfigError(f"{path}: no 'task' key (synthetic, text or music); is it a config?")
-    for text in overrides:
-        key, value = parse_override(text)
-        _set_dotted(tree, key, value)
-    cfg = _build(Config, tree).validate()
-    if "ss" in tree and cfg.algorithm != "ss":  # given, even at its defaults
-        raise ConfigError(
-            f"ss.* is set, but algorithm is {cfg.algorithm} (ss keys need algorithm: ss)"
-        )
-    return cfg
-
-
-def load_run_config(run: Path) -> Config:
-    """The config a run directory was trained with; a one-line error naming the directory
-    when it is not one (a mistyped path would otherwise read as a missing config file)."""
-    if not run.is_dir():
-        raise ConfigError(f"{run}: no such run directory")
-    if not (run / "config.yaml").is_file():
-        raise ConfigError(f"{run}: not a run directory (no config.yaml)")
-    return load_config(run / "config.yaml")
-
-
-def dump_config(cfg: Config, path: str | Path) -> None:
-    """The whole config as YAML; an algorithm's own section only where it is used."""
-    tree = to_dict(cfg)
-    if cfg.algorithm != "ss":
-        tree.pop("ss")
-    Path(path).write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")
