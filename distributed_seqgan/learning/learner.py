@@ -16,12 +16,20 @@ Update rules follow the official code exactly:
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from ..acting.messages import Weights
-from ..config import Config
+from ..config import (
+    Config,
+    DiscriminatorConfig,
+    GeneratorConfig,
+    RunConfig,
+    ScheduleConfig,
+    ScheduledSamplingConfig,
+)
 from ..errors import DataError
 from ..infra import checkpoint
 from ..models import Discriminator, LSTMPolicy
@@ -34,13 +42,31 @@ def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
 
+@dataclass(frozen=True)
+class LearnerSpec:
+    """All of the config the learner reads: the networks and their optimizers, the batch
+    and D schedule, scheduled sampling, the rollout policy, the seed and the device."""
+
+    seed: int
+    generator: GeneratorConfig
+    discriminator: DiscriminatorConfig
+    schedule: ScheduleConfig  # batch_size, d_epochs, d_shuffle, rollout_policy/update_rate
+    ss: ScheduledSamplingConfig
+    run: RunConfig  # device
+
+    @classmethod
+    def of(cls, cfg: Config) -> LearnerSpec:
+        return cls(cfg.seed, cfg.generator, cfg.discriminator, cfg.schedule, cfg.ss, cfg.run)
+
+
 class Learner:
     """Owns every trainable network and optimizer; workers only ever get copies of the
     weights (:meth:`weights`). ``updates`` counts changes to those weights, so the trainer
     publishes a version only when there is something new to publish."""
 
-    def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: Config | LearnerSpec) -> None:
+        """``cfg``: the whole config, of which the learner keeps its part (``LearnerSpec``)."""
+        self.cfg = cfg = cfg if isinstance(cfg, LearnerSpec) else LearnerSpec.of(cfg)
         self.device = resolve_device(cfg.run.device)
         self.generator: LSTMPolicy = build_generator(cfg.generator, cfg.seed).to(self.device)
         self.discriminator: Discriminator = build_discriminator(
