@@ -26,6 +26,9 @@ commands:
                tasks: decoded text; --ids for token ids; music: --midi DIR writes .mid files)
   eval         the task's metrics (NLL-oracle, or BLEU, self-BLEU, NLL-test, MSE) of a
                trained run's checkpoint, on fresh samples; prints JSON
+  sweep        one config over several seeds (--seeds 88-92), each an ordinary run
+               (<name>-s<seed>), --parallel K at a time; finished runs are skipped,
+               stopped ones resumed
   report       tables, PNG curves and a markdown summary of one or more runs (seeds,
                rollout counts, ...) overlaid: seqgan report --run R1 --run R2 --out DIR
   oracle-nll   mean per-token NLL under the official oracle LSTM of the sequences in a
@@ -74,6 +77,23 @@ def _parser() -> argparse.ArgumentParser:
         "pretraining); the configs may differ only in run, pool, ray, wandb and adversarial "
         "schedule keys (rollout_num, adv_iterations, g_steps, d_steps, ...)",
     )  # fmt: skip
+
+    w = sub.add_parser(
+        "sweep", help="one config over several seeds, K runs at a time",
+        description="Train one config for each seed, as separate processes, --parallel at a "
+        "time. Run directories are <name>-s<seed> under run.out_dir, each with a log beside "
+        "it; a finished one is skipped and a started one resumed, so a stopped sweep "
+        "continues with the same command.",
+    )  # fmt: skip
+    w.add_argument("--config", required=True, help="YAML config (see configs/)")
+    w.add_argument("--seeds", required=True, help="e.g. 88,89,90 or 88-92")
+    w.add_argument("--parallel", type=int, default=1, help="runs at once (default 1)")
+    w.add_argument("--name", default=None, help="run name stem (default: run.name or the "
+                   "config's file name)")  # fmt: skip
+    w.add_argument("--threads", type=int, default=None,
+                   help="torch threads per run (default: this machine's cores / --parallel)")  # fmt: skip
+    w.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value for every run (repeatable)")  # fmt: skip
 
     r = sub.add_parser(
         "resume",
@@ -197,6 +217,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .runs.sweep import default_threads, parse_seeds, plan_jobs, run_jobs
+
+    if args.parallel < 1:
+        raise UserError("--parallel must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        raise UserError("--threads must be >= 1")
+    seeds = parse_seeds(args.seeds)
+    threads = args.threads or default_threads(args.parallel)
+    jobs, finished = plan_jobs(args.config, args.overrides, seeds, args.name, threads)
+    for run_dir in finished:
+        print(f"already finished: {run_dir}")
+    failed = run_jobs(jobs, args.parallel)
+    done = [*finished, *(j.run_dir for j in jobs if j not in failed)]
+    if done:
+        print("report: seqgan report " + " ".join(f"--run {d}" for d in done) + " --out report/")
+    return 1 if failed else 0
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     from .runner import resume
 
@@ -277,6 +316,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 COMMANDS = {
     "train": cmd_train,
     "resume": cmd_resume,
+    "sweep": cmd_sweep,
     "sample": cmd_sample,
     "eval": cmd_eval,
     "report": cmd_report,

@@ -1,0 +1,83 @@
+"""``seqgan sweep``: each seed is an ordinary run, K at a time; a sweep run again skips
+finished runs and resumes started ones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_resume import _assert_same_run
+
+from distributed_seqgan.config import load_config
+from distributed_seqgan.errors import UserError
+from distributed_seqgan.runner import train
+from distributed_seqgan.runs.sweep import parse_seeds
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = str(REPO / "configs" / "smoke.yaml")
+
+
+def sweep(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "distributed_seqgan", "sweep", *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)  # fmt: skip
+
+
+def test_seeds_are_parsed_as_lists_and_ranges():
+    assert parse_seeds("88,89,90") == [88, 89, 90]
+    assert parse_seeds("88-90") == [88, 89, 90]
+    assert parse_seeds("1, 5-7, 5") == [1, 5, 6, 7]
+    for bad in ("", "a", "3-x", "-1"):
+        with pytest.raises(UserError, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_a_sweep_is_its_seeds_ordinary_runs_and_continues_where_it_stopped(tmp_path):
+    out = tmp_path / "out"
+    res = sweep("--config", SMOKE, "--seeds", "1-2", "--parallel", "2", "--threads", "1",
+                "--set", f"run.out_dir={out}")  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    for seed in (1, 2):
+        assert f"seed {seed}: finished in " in res.stdout
+        assert (out / f"smoke-s{seed}.log").is_file()
+    ref = tmp_path / "ref"
+    for seed in (1, 2):  # the same as training each seed by hand
+        cfg = load_config(SMOKE, [f"seed={seed}", "run.threads=1", f"run.out_dir={ref}",
+                                  f"run.name=s{seed}"])  # fmt: skip
+        _assert_same_run(out / f"smoke-s{seed}", train(cfg, quiet=True))
+    # seed 2 loses its end (as a killed run would); seed 3 is new
+    (out / "smoke-s2" / "checkpoints" / "latest.pt").unlink()
+    res = sweep("--config", SMOKE, "--seeds", "1-3", "--threads", "1",
+                "--set", f"run.out_dir={out}")  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"already finished: {out / 'smoke-s1'}" in res.stdout
+    assert f"seed 2: resumes {out / 'smoke-s2'}" in res.stdout
+    assert f"seed 3: starts {out / 'smoke-s3'}" in res.stdout
+    _assert_same_run(out / "smoke-s2", ref / "s2")
+    assert res.stdout.strip().splitlines()[-1].startswith("report: seqgan report --run ")
+
+
+def test_sweep_errors_are_one_line_before_any_run(tmp_path):
+    out = tmp_path / "out"
+    cases = [
+        (["--seeds", "x"], "--seeds: expected seeds"),
+        (["--seeds", "1", "--parallel", "0"], "--parallel must be >= 1"),
+        (["--seeds", "1-2", "--set", "schedule.mle_epoch=3"], "did you mean 'schedule.mle_epochs'"),
+    ]
+    for args, message in cases:
+        res = sweep("--config", SMOKE, "--set", f"run.out_dir={out}", *args)
+        assert res.returncode == 2 and message in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not out.exists()
+
+
+def test_a_failing_run_fails_the_sweep_and_names_its_log(tmp_path):
+    """A config that parses but that the task refuses (the official oracle's sizes are
+    not smoke's) fails in its child process; the sweep says which and where to look."""
+    out = tmp_path / "out"
+    res = sweep("--config", SMOKE, "--seeds", "1", "--threads", "1",
+                "--set", f"run.out_dir={out}", "--set", "oracle.kind=official")  # fmt: skip
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "seed 1: failed (exit 2) after " in res.stdout and "smoke-s1.log" in res.stdout
+    assert "oracle" in (out / "smoke-s1.log").read_text()
