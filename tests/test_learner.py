@@ -162,3 +162,22 @@ def test_d_shuffle_epoch_reshuffles_every_pass_and_round_does_not():
     assert torch.equal(
         trained("schedule.d_epochs=1"), trained("schedule.d_epochs=1", "schedule.d_shuffle=epoch")
     )
+
+
+def test_tf32_is_an_explicit_choice_for_matmuls_and_convolutions():
+    """run.tf32 sets both of torch's TF32 switches on CUDA, either way (cuDNN's default is
+    on); a CPU run leaves them alone."""
+    from distributed_seqgan.models.build import resolve_device, set_tf32
+
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    try:
+        set_tf32(True)
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        set_tf32(False)
+        assert not torch.backends.cuda.matmul.allow_tf32
+        assert not torch.backends.cudnn.allow_tf32
+        assert resolve_device("cpu", tf32=True).type == "cpu"
+        assert not torch.backends.cudnn.allow_tf32  # untouched by a CPU device
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+    assert load_config(None, ["run.tf32=true"]).run.tf32 is True

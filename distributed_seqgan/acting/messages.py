@@ -29,10 +29,11 @@ class WorkerSpec:
     discriminator: DiscriminatorConfig
     device: str  # run.device: cpu | cuda | auto
     reward: Literal["discriminator", "bleu"] = "discriminator"
+    tf32: bool = False  # run.tf32
 
     @classmethod
     def of(cls, cfg: Config, reward: Literal["discriminator", "bleu"]) -> WorkerSpec:
-        return cls(cfg.seed, cfg.generator, cfg.discriminator, cfg.run.device, reward)
+        return cls(cfg.seed, cfg.generator, cfg.discriminator, cfg.run.device, reward, cfg.run.tf32)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ class RolloutWorker:
         if threads is not None:
             torch.set_num_threads(threads)
         self.spec = spec
-        self.device = resolve_device(spec.device)
+        self.device = resolve_device(spec.device, spec.tf32)
         g, d = spec.generator, spec.discriminator
         self.generator = build_generator(g, spec.seed).to(self.device).eval()
         self.rollout_policy = build_generator(g, spec.seed).to(self.device).eval()

@@ -220,6 +220,10 @@ class RunConfig:
     storage_path: str | None = None
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     threads: int | None = _f(None, ge=1)  # torch intra-op threads; None = torch's default
+    # TF32 tensor-core math for CUDA matmuls and convolutions: faster, 10-bit mantissas.
+    # Off (fp32) by default for fidelity, also for cuDNN convolutions (PyTorch's default
+    # there is on). No effect on CPU.
+    tf32: bool = False
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class Learner:
     def __init__(self, cfg: Config | LearnerSpec) -> None:
         """``cfg``: the whole config, of which the learner keeps its part (``LearnerSpec``)."""
         self.cfg = cfg = cfg if isinstance(cfg, LearnerSpec) else LearnerSpec.of(cfg)
-        self.device = resolve_device(cfg.run.device)
+        self.device = resolve_device(cfg.run.device, cfg.run.tf32)
         self.generator: LSTMPolicy = build_generator(cfg.generator, cfg.seed).to(self.device)
         self.discriminator: Discriminator = build_discriminator(
             cfg.discriminator, cfg.generator.vocab_size, cfg.seed

@@ -13,13 +13,22 @@ from .discriminator import Discriminator
 from .lstm_policy import LSTMPolicy
 
 
-def resolve_device(name: str) -> torch.device:
-    """``cpu``, ``cuda`` or ``auto`` (CUDA when available) -> a torch device."""
+def resolve_device(name: str, tf32: bool = False) -> torch.device:
+    """``cpu``, ``cuda`` or ``auto`` (CUDA when available) -> a torch device. On CUDA, sets
+    this process's TF32 use for matmuls and cuDNN convolutions as ``run.tf32`` says."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("run.device: cuda requested but torch sees no CUDA device")
+    if name == "cuda":
+        set_tf32(tf32)
     return torch.device(name)
+
+
+def set_tf32(on: bool) -> None:
+    """TF32 for CUDA matmuls and cuDNN convolutions, both ways (process-wide flags)."""
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on
 
 
 def build_generator(g: GeneratorConfig, seed: int) -> LSTMPolicy:

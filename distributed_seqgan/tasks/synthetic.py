@@ -68,7 +68,7 @@ def build(cfg: Config) -> tuple[Task, Config]:
     oracle = build_oracle(
         o.kind, g.vocab_size, o.emb_dim, o.hidden_dim, g.seq_len, o.seed, g.start_token,
         cfg.data.dir,
-    ).to(resolve_device(cfg.run.device))  # fmt: skip
+    ).to(resolve_device(cfg.run.device, cfg.run.tf32))  # fmt: skip
     return SyntheticTask(cfg, oracle), cfg
 
 
