@@ -24,10 +24,10 @@ from .errors import ConfigError, DataError, Stopped, UserError
 from .infra import checkpoint, storage
 from .infra.malloc import keep_freed_memory
 from .infra.owner import own_run_dir
-from .infra.sizing import check_fits
 from .infra.tracking import RunLogger, Sink, drop_events_from, read_metrics
 from .learning.algorithms import POSITIONS, START, Position, algorithm_of
 from .learning.learner import Learner
+from .learning.sizing import check_fits
 from .learning.trainer import Trainer
 from .learning.warm_start import copy_pretraining, pretrained_state
 from .tasks import Task, build_task, check_task, rebuild_task

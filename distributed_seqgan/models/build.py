@@ -31,6 +31,17 @@ def set_tf32(on: bool) -> None:
     torch.backends.cudnn.allow_tf32 = on
 
 
+def parameter_counts(g: GeneratorConfig, d: DiscriminatorConfig) -> tuple[int, int]:
+    """The parameters of G and D as built, counted on the meta device (no memory is
+    allocated, so a size that would not fit can still be counted)."""
+    with torch.device("meta"):
+        gen = LSTMPolicy(g.vocab_size, g.emb_dim, g.hidden_dim, g.seq_len, g.start_token)
+        disc = Discriminator(
+            g.vocab_size, d.emb_dim, d.filter_sizes, d.num_filters, d.dropout, d.l2_reg
+        )
+    return sum(p.numel() for p in gen.parameters()), sum(p.numel() for p in disc.parameters())
+
+
 def build_generator(g: GeneratorConfig, seed: int) -> LSTMPolicy:
     model = LSTMPolicy(g.vocab_size, g.emb_dim, g.hidden_dim, g.seq_len, g.start_token)
     model.reset_parameters_normal(g.init_std, keyed_generator(seed, "generator-init"))

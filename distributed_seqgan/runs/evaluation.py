@@ -15,7 +15,7 @@ from ..data.text import Vocab
 from ..errors import UserError
 from ..infra import checkpoint
 from ..infra.files import write_atomic
-from ..infra.sizing import check_samples
+from ..learning.sizing import check_samples
 from ..models import LSTMPolicy
 from ..models.build import build_generator
 from ..seeding import generator as keyed_generator

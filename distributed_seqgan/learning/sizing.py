@@ -15,25 +15,10 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import ConfigError
+from ..models.build import parameter_counts
 
 F32, I64 = 4, 8
 GIB = 2**30
-
-
-def _generator_params(cfg: Config) -> int:
-    g = cfg.generator
-    return (
-        g.vocab_size * g.emb_dim
-        + 4 * g.hidden_dim * (g.emb_dim + g.hidden_dim + 2)
-        + (g.hidden_dim + 1) * g.vocab_size
-    )
-
-
-def _discriminator_params(cfg: Config) -> int:
-    d, v = cfg.discriminator, cfg.generator.vocab_size
-    feats = sum(d.num_filters)
-    convs = sum(n * (k * d.emb_dim + 1) for k, n in zip(d.filter_sizes, d.num_filters, strict=True))
-    return v * d.emb_dim + convs + feats * 2 * feats + 2 * feats + 2 * (feats + 1)
 
 
 def estimate(cfg: Config) -> dict[str, int]:
@@ -41,7 +26,8 @@ def estimate(cfg: Config) -> dict[str, int]:
     rollout part is spread over the workers."""
     s, g = cfg.schedule, cfg.generator
     t, b, n_roll = g.seq_len, s.batch_size, s.rollout_num
-    params = 2 * _generator_params(cfg) + _discriminator_params(cfg)  # G, rollout copy, D
+    g_params, d_params = parameter_counts(cfg.generator, cfg.discriminator)
+    params = 2 * g_params + d_params  # G, rollout copy, D
     networks = params * F32 * 4  # weights, gradients, two Adam moments
     data = (cfg.data.num_positive + cfg.data.num_test) * t * (I64 + 8)  # + their uniforms
     negatives = max(s.d_steps, 1) * s.generated_num * t * I64 * 2  # + the pos/neg batch copy
