@@ -285,31 +285,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_oracle_nll(args: argparse.Namespace) -> int:
-    from .data.synthetic import build_oracle, read_sequences
-    from .models.oracle import OFFICIAL_SHAPE as O
-    from .tasks.metrics import mean_nll
+    from .runs.evaluation import official_oracle_nll
 
-    oracle = build_oracle("official", O.vocab_size, O.emb_dim, O.hidden_dim, O.seq_len, 0,
-                          data_dir=args.data_dir)  # fmt: skip
-    seqs = read_sequences(args.file, oracle.vocab_size, oracle.seq_len)
-    print(f"{mean_nll(oracle, seqs):.6f}")
+    print(f"{official_oracle_nll(Path(args.file), args.data_dir):.6f}")
     return 0
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from .data import registry
+    from .data.registry import listing
 
-    names = list(registry.REGISTRY) if args.names in ([], ["all"]) else args.names
-    unknown = [n for n in names if n not in registry.REGISTRY]
-    if unknown:
-        raise UserError(f"unknown data file {unknown[0]!r}; known: {', '.join(registry.REGISTRY)}")
-    for name in names:
-        if args.action == "fetch":
-            path: Path | None = registry.resolve(name, args.data_dir)  # verified, or downloaded
-        else:
-            path = registry.locate(name, args.data_dir)
-        where = str(path) if path is not None else "missing (downloaded on first use)"
-        print(f"{name:<18} {registry.REGISTRY[name].what:<52} {where}")
+    for line in listing(args.names, args.action == "fetch", args.data_dir):
+        print(line)
     return 0
 
 

@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, UserError
 
 _GH = "https://raw.githubusercontent.com"
 
@@ -199,3 +199,18 @@ def resolve(name: str, data_dir: str | None = None) -> Path:
         reason = getattr(exc, "reason", None) or exc
         raise DataError(f"cannot download {entry.what} from {url} ({reason}); {hint}") from None
     return dest
+
+
+def listing(names: list[str], fetch: bool, data_dir: str | None = None) -> list[str]:
+    """``seqgan data``: one line per file (``names``, or all for [] or ["all"]): what it
+    is and where it is found; ``fetch`` downloads (and checks) what is missing first."""
+    chosen = list(REGISTRY) if names in ([], ["all"]) else names
+    unknown = [n for n in chosen if n not in REGISTRY]
+    if unknown:
+        raise UserError(f"unknown data file {unknown[0]!r}; known: {', '.join(REGISTRY)}")
+    lines = []
+    for name in chosen:
+        path = resolve(name, data_dir) if fetch else locate(name, data_dir)  # resolve verifies
+        where = str(path) if path is not None else "missing (downloaded on first use)"
+        lines.append(f"{name:<18} {REGISTRY[name].what:<52} {where}")
+    return lines

@@ -76,3 +76,15 @@ def evaluate_real_data(task: Task, n: int, seed: int) -> dict[str, float]:
     perfect generator would reach, the paper's "real data" row."""
     pick = torch.randperm(len(task.train), generator=keyed_generator(seed, "real-data"))[:n]
     return {"samples": len(pick), **task.evaluate(task.train[pick], None)}
+
+
+def official_oracle_nll(path: Path, data_dir: str | None = None) -> float:
+    """``seqgan oracle-nll``: the mean per-token NLL under the official oracle LSTM of the
+    sequences in ``path`` (one per line, space-separated token ids)."""
+    from ..data.synthetic import build_oracle, read_sequences
+    from ..models.oracle import OFFICIAL_SHAPE as O
+    from ..tasks.metrics import mean_nll
+
+    oracle = build_oracle("official", O.vocab_size, O.emb_dim, O.hidden_dim, O.seq_len, 0,
+                          data_dir=data_dir)  # fmt: skip
+    return mean_nll(oracle, read_sequences(path, oracle.vocab_size, oracle.seq_len))
