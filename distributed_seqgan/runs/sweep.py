@@ -1,0 +1,137 @@
+"""``seqgan sweep``: one config over several seeds, as separate processes, K at a time.
+
+Why: the unit of replication is the training run, so a comparison needs several seeds of
+each configuration; and one run rarely fills a machine (a GPU at batch 64 is mostly
+idle, a multi-core CPU has cores to spare). Each seed is an ordinary ``seqgan train`` (or
+``resume``) child process with its own run directory ``<name>-s<seed>``, so a sweep's
+runs are exactly the runs those commands make, and a stopped sweep continues where each
+run stopped: a finished run is skipped, a started one resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import load_config, load_run_config
+from ..errors import UserError
+from ..infra import checkpoint
+from ..runner import runs_root
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``88,89,90`` or ``88-92`` (or a mix: ``1,5-7``) -> the seeds, in order, no repeats."""
+    seeds: list[int] = []
+    try:
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            lo, sep, hi = part.partition("-")
+            span = range(int(lo), int(hi) + 1) if sep else [int(lo)]
+            seeds += [s for s in span if s not in seeds]
+    except ValueError:
+        raise UserError(f"--seeds: expected seeds like 88,89,90 or 88-92, got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise UserError(f"--seeds: expected seeds >= 0 like 88,89,90 or 88-92, got {text!r}")
+    return seeds
+
+
+@dataclass
+class Job:
+    seed: int
+    run_dir: Path
+    command: list[str]  # what the child runs: train, or resume of a started run
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+
+
+def _state(run_dir: Path) -> str:
+    """new | finished | started (a run directory with checkpoints to resume from)."""
+    if not (run_dir / "config.yaml").is_file():
+        return "new"
+    latest = run_dir / "checkpoints" / "latest.pt"
+    if latest.is_file() and checkpoint.load(latest).get("phase") == "done":
+        return "finished"
+    return "started"
+
+
+def plan_jobs(
+    config: str, overrides: Sequence[str], seeds: Sequence[int], name: str | None, threads: int
+) -> tuple[list[Job], list[Path]]:
+    """The jobs to run and the runs already finished. The config is loaded once per seed
+    here, so a bad key or value stops the sweep before any process starts."""
+    base = [sys.executable, "-m", "distributed_seqgan"]
+    jobs, finished = [], []
+    for seed in seeds:
+        sets = [*overrides, f"seed={seed}", f"run.threads={threads}"]
+        cfg = load_config(config, sets)
+        stem = name or cfg.run.name or Path(config).stem
+        run_dir = runs_root(cfg.run.out_dir) / f"{stem}-s{seed}"
+        state = _state(run_dir)
+        if state == "finished":
+            finished.append(run_dir)
+            continue
+        if state == "started":
+            load_run_config(run_dir)  # its own config: a broken one stops the sweep now
+            command = [*base, "resume", "--run", str(run_dir), "--quiet"]
+        else:
+            args = [a for s in [*sets, f"run.name={run_dir.name}"] for a in ("--set", s)]
+            command = [*base, "train", "--config", config, *args, "--quiet"]
+        log = run_dir.parent / f"{run_dir.name}.log"
+        jobs.append(Job(seed, run_dir, command, log))
+    return jobs, finished
+
+
+def run_jobs(jobs: list[Job], parallel: int, say=print) -> list[Job]:
+    """Runs the jobs, ``parallel`` at a time; returns those that failed. SIGINT or
+    SIGTERM is passed on to the running children (each saves ``interrupted.pt``)."""
+    waiting, running, failed = list(jobs), [], []
+    stop: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.append(signum)
+        for job in running:
+            if job.proc is not None and job.proc.poll() is None:
+                job.proc.send_signal(signum)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while waiting or running:
+            while waiting and len(running) < parallel and not stop:
+                job = waiting.pop(0)
+                job.log.parent.mkdir(parents=True, exist_ok=True)
+                with job.log.open("ab") as out:
+                    job.proc = subprocess.Popen(job.command, stdout=out, stderr=subprocess.STDOUT)
+                job.started = time.monotonic()
+                verb = "resumes" if "resume" in job.command else "starts"
+                say(f"seed {job.seed}: {verb} {job.run_dir} (log {job.log})")
+                running.append(job)
+            for job in [j for j in running if j.proc is not None and j.proc.poll() is not None]:
+                running.remove(job)
+                took = time.monotonic() - job.started
+                if job.proc is not None and job.proc.returncode == 0:
+                    say(f"seed {job.seed}: finished in {took:.0f} s: {job.run_dir}")
+                else:
+                    failed.append(job)
+                    code = None if job.proc is None else job.proc.returncode
+                    say(f"seed {job.seed}: failed (exit {code}) after {took:.0f} s; see {job.log}")
+            if stop and not running:
+                break
+            time.sleep(0.2)
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    if stop:
+        raise KeyboardInterrupt
+    return failed
+
+
+def default_threads(parallel: int) -> int:
+    """This machine's cores shared among the runs at once (at least one each)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // parallel)
