@@ -160,3 +160,16 @@ def test_readme_map_matches_the_tree():
                 named.add(name if depth == 1 else folder + name)
     actual = {str(p.relative_to(PKG)) for p in SOURCES if p.name != "__init__.py"}
     assert named == actual, (named - actual, actual - named)
+
+
+def test_no_source_file_is_ignored_by_git():
+    """A package folder whose name an ignore pattern matches (``runs/``, ``report/``)
+    would leave new modules out of every commit, so only clones would miss them."""
+    import subprocess
+
+    files = [str(p.relative_to(REPO)) for p in [*SOURCES, *REPO.glob("tests/*.py")]]
+    res = subprocess.run(["git", "check-ignore", "--no-index", *files], cwd=REPO,
+                         capture_output=True, text=True)  # fmt: skip
+    if res.returncode == 128:  # not a git checkout (an unpacked sdist): nothing to check
+        return
+    assert res.stdout.strip() == "", res.stdout
