@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..tasks import rebuild_task
 from ..runs.evaluation import (
     evaluate_checkpoint,
     evaluate_real_data,
@@ -14,6 +13,7 @@ from ..runs.evaluation import (
     load_generator,
     render,
 )
+from ..tasks import rebuild_task
 from .tables import fmt
 
 COLUMNS = ["bleu2", "bleu3", "bleu4", "bleu5", "self_bleu3", "self_bleu4", "nll_test", "mse"]

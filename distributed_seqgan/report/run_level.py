@@ -54,7 +54,9 @@ def welch(x: Sequence[float], ref: Sequence[float]) -> tuple[float, float, float
     return t, df, p, diff - half, diff + half
 
 
-def permutation_p(x: Sequence[float], ref: Sequence[float], seed: int = 0) -> tuple[float, int, bool]:
+def permutation_p(
+    x: Sequence[float], ref: Sequence[float], seed: int = 0
+) -> tuple[float, int, bool]:
     """Two-sided permutation test of the difference of means: the share of relabellings of
     the pooled runs whose |difference| is at least the observed one (the observed
     labelling included, so p >= 1 / relabellings). Returns (p, relabellings, exact)."""
@@ -118,9 +120,7 @@ def _values(runs: Sequence[RunRecord], label: str, metric: str, best: bool) -> l
     return out
 
 
-def run_level_table(
-    runs: Sequence[RunRecord], metrics: Sequence[str], seed: int = 0
-) -> list[str]:
+def run_level_table(runs: Sequence[RunRecord], metrics: Sequence[str], seed: int = 0) -> list[str]:
     """Markdown: per metric (final value, and best where lower is better), each label
     against the first run's label; empty when the runs have one label."""
     labels = list(dict.fromkeys(r.label for r in runs))
