@@ -131,3 +131,33 @@ def test_threads_benchmark_writes_every_policy(tmp_path):
         ("1", "ACTIVE"),
         ("1", "PASSIVE"),
     }
+
+
+def test_compare_events_states_the_distance_between_two_runs(tmp_path):
+    """benchmarks/compare_events.py (gpu.sh's fast-vs-eager check) on real smoke runs: the
+    same config twice is 0 everywhere; another seed is not; a missing event is an error."""
+
+    def train(name: str, *sets: str) -> Path:
+        res = run("-m", "distributed_seqgan", "train", "--config", SMOKE, "--set",
+                  f"run.out_dir={tmp_path}", "--set", f"run.name={name}", *sets)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        return tmp_path / name
+
+    a, b, c = train("a"), train("b"), train("c", "--set", "seed=8")
+    res = run("benchmarks/compare_events.py", str(a), str(b), "--out", str(tmp_path / "ab.md"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    rows = [
+        r.split(" | ") for r in res.stdout.splitlines() if r.startswith("| ") and "---" not in r
+    ]
+    metrics = {r[0].lstrip("| ") for r in rows[1:]}
+    assert {"nll_oracle", "d_loss", "pg_loss", "mle_loss"} <= metrics
+    assert all(r[2] == "0" for r in rows[1:]), rows
+    assert (tmp_path / "ab.md").read_text().strip() == res.stdout.strip()
+    res = run("benchmarks/compare_events.py", str(a), str(c))
+    diffs = {r[0].lstrip("| "): float(r[2]) for r in
+             (x.split(" | ") for x in res.stdout.splitlines()[3:] if x.startswith("| "))}  # fmt: skip
+    assert res.returncode == 0 and diffs["nll_oracle"] > 0
+    lines = (b / "metrics.jsonl").read_text().splitlines()
+    (b / "metrics.jsonl").write_text("\n".join(lines[:-3]) + "\n")
+    res = run("benchmarks/compare_events.py", str(a), str(b))
+    assert res.returncode == 1 and "only in a" in res.stdout

@@ -181,3 +181,40 @@ def test_tf32_is_an_explicit_choice_for_matmuls_and_convolutions():
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
     assert load_config(None, ["run.tf32=true"]).run.tf32 is True
+
+
+def test_d_round_with_one_sync_equals_step_by_step_training():
+    """d_round sums losses and correct counts on the device and syncs once; its mean loss,
+    accuracy and weights equal a step-by-step loop that reads every loss as a Python float
+    (the official dis_dataloader order: keyed shuffle, whole batches, d_epochs passes)."""
+    from distributed_seqgan.seeding import derive_seed
+    from distributed_seqgan.seeding import generator as keyed_generator
+
+    cfg, _, data = _setup()
+    sets = [*SMALL, "schedule.d_epochs=2", "schedule.d_shuffle=epoch"]
+    pos, neg = data[:300], Learner(cfg).sample(uniforms((300, 10), 0, "neg"))
+    fast, slow = Learner(load_config(None, sets)), Learner(load_config(None, sets))
+    for r in range(2):
+        got = fast.d_round(pos, neg, "t", r)
+        x_all = torch.cat([pos, neg])
+        y_all = torch.cat([torch.ones(300), torch.zeros(300)]).long()
+        shuffle = keyed_generator(cfg.seed, "d-shuffle/t", r)
+        torch.manual_seed(derive_seed(cfg.seed, "d-dropout/t", r))
+        slow.discriminator.train()
+        losses, correct = [], 0
+        for _ in range(2):
+            perm = torch.randperm(600, generator=shuffle)
+            x, y = x_all[perm], y_all[perm]
+            for i in range(600 // 32):
+                xb, yb = x[i * 32 : (i + 1) * 32], y[i * 32 : (i + 1) * 32]
+                logits = slow.discriminator(xb)
+                loss = slow.discriminator.loss(logits, yb)
+                slow.d_opt.zero_grad()
+                loss.backward()
+                slow.d_opt.step()
+                losses.append(loss.item())
+                correct += int((logits.argmax(1) == yb).sum())
+        assert got == {"d_loss": sum(losses) / len(losses), "d_acc": correct / (len(losses) * 32)}
+        assert torch.equal(fast.discriminator.output.weight, slow.discriminator.output.weight)
+    assert fast.updates == slow.updates + 2 * 2 * (600 // 32)  # slow counted none
+    assert not fast.discriminator.training

@@ -105,7 +105,13 @@ def run_benchmarks(
     )
     record(
         f"D retraining round ({n_gen} + {n_gen}, {s.d_epochs} epochs)",
-        median_time(lambda: learner.d_round(data, data, "bench", 0), 1, 0, sync=sync),
+        # with CUDA graphs the first round is eager and the second captures: time the third
+        median_time(
+            lambda: learner.d_round(data, data, "bench", 0),
+            1,
+            2 if learner.d_rounds.graphs else 0,
+            sync=sync,
+        ),  # fmt: skip
         flops.d_round(cfg, n_gen, n_gen),
         d.bf16_train,
     )
@@ -155,6 +161,11 @@ def write_log(
         f"torch {torch.__version__} · {dev} · {describe_ceilings(ceilings)} · bf16 rewards "
         f"{'on' if d.bf16_rewards else 'off'}, bf16 D training {'on' if d.bf16_train else 'off'}"
     )
+    if on_gpu:
+        r = cfg.run
+        preamble += (
+            f", CUDA graphs {'on' if r.cuda_graphs else 'off'}, TF32 {'on' if r.tf32 else 'off'}"
+        )
     header = ["phase", "median time", "GFLOP (by hand)", "achieved GFLOP/s", "of ceiling"]
     table = [
         [r.name, f"{r.seconds:.3f} s", f"{r.flop / 1e9:.1f}", f"{r.gflops():.1f}",

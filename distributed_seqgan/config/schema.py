@@ -224,6 +224,10 @@ class RunConfig:
     # Off (fp32) by default for fidelity, also for cuDNN convolutions (PyTorch's default
     # there is on). No effect on CPU.
     tf32: bool = False
+    # On CUDA, each pass of a D retraining round is one CUDA graph replay (captured after
+    # the first round) instead of a launch per kernel; off: every step eager. No effect on
+    # CPU. Dropout masks may be drawn differently from the eager path (docs/benchmarks.md).
+    cuda_graphs: bool = True
 
 
 @dataclass(frozen=True)

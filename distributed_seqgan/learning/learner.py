@@ -36,6 +36,7 @@ from ..models import Discriminator, LSTMPolicy
 from ..models.build import build_discriminator, build_generator, resolve_device
 from ..seeding import derive_seed, official_ss_coin, uniforms
 from ..seeding import generator as keyed_generator
+from .d_round import DRound
 
 
 def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -79,8 +80,13 @@ class Learner:
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
         self.mle_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
         self.pg_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
+        # capturable: its step counter stays on the device, as a CUDA graph replay needs
+        graphs = cfg.run.cuda_graphs and self.device.type == "cuda"
         d_params = self.discriminator.parameters()
-        self.d_opt = torch.optim.Adam(d_params, lr=cfg.discriminator.lr, fused=True)
+        self.d_opt = torch.optim.Adam(
+            d_params, lr=cfg.discriminator.lr, fused=True, capturable=graphs
+        )
+        self.d_rounds = DRound(self.discriminator, self.d_opt, cfg.discriminator.bf16_train, graphs)
         self.updates = 0
 
     # ------------------------------------------------------------------ generator
@@ -166,50 +172,38 @@ class Learner:
         return self.generator.sample(u).cpu()
 
     # -------------------------------------------------------------- discriminator
-    def d_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
-        """One D update on a batch x (B, T), labels y (B,) -> (loss, logits (B, 2)).
-
-        Under bf16 autocast when ``discriminator.bf16_train``; weights and Adam stay fp32.
-        """
-        with torch.autocast(
-            self.device.type, dtype=torch.bfloat16, enabled=self.cfg.discriminator.bf16_train
-        ):
-            logits = self.discriminator(x)  # (B, 2)
-        loss = self.discriminator.loss(logits, y)
-        self.d_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.d_opt.step()
+    def d_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One D update on a batch x (B, T), labels y (B,) -> its loss, a device scalar
+        (no host sync; what the benchmarks time as one step)."""
         self.updates += 1
-        return loss.item(), logits.detach()
+        return self.d_rounds.step(x, y)
 
     def d_round(
         self, positives: torch.Tensor, negatives: torch.Tensor, stream: str, *key: int
     ) -> dict[str, float]:
         """One D training round of ``d_epochs`` passes over pos + neg: shuffled once
         (``d_shuffle: round``), or before every pass (``epoch``; its first order is the
-        ``round`` order, the next ones continue the same keyed stream)."""
+        ``round`` order, the next ones continue the same keyed stream). One host sync."""
         cfg = self.cfg
-        bs = cfg.schedule.batch_size
+        bs, epochs = cfg.schedule.batch_size, cfg.schedule.d_epochs
         pooled_x = torch.cat([positives, negatives])  # (P + N, T)
         pooled_y = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))]).long()
+        self.discriminator.train()  # dropout on, also in a graph captured now
+        self.d_rounds.capture_if_ready(tuple(pooled_x.shape), bs)  # CUDA graphs: once
         shuffle = keyed_generator(cfg.seed, f"d-shuffle/{stream}", *key)
         torch.manual_seed(derive_seed(cfg.seed, f"d-dropout/{stream}", *key))  # dropout masks
-        self.discriminator.train()
-        total_loss, correct, seen = 0.0, 0, 0
-        n_batches = len(pooled_x) // bs
-        for epoch in range(cfg.schedule.d_epochs):
+        passes = []  # each pass's (x (P + N, T), y (P + N,)) on the device, in its order
+        for epoch in range(epochs):
             if epoch == 0 or cfg.schedule.d_shuffle == "epoch":
                 perm = torch.randperm(len(pooled_x), generator=shuffle)
-                x, y = pooled_x[perm].to(self.device), pooled_y[perm].to(self.device)
-            for i in range(n_batches):
-                xb, yb = x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
-                loss, logits = self.d_step(xb, yb)
-                total_loss += loss
-                correct += int((logits.argmax(1) == yb).sum())
-                seen += len(yb)
+                passes.append((pooled_x[perm].to(self.device), pooled_y[perm].to(self.device)))
+            else:
+                passes.append(passes[-1])
+        loss_sum, correct = self.d_rounds.run(passes, bs)
         self.discriminator.eval()
-        steps = max(n_batches * cfg.schedule.d_epochs, 1)
-        return {"d_loss": total_loss / steps, "d_acc": correct / max(seen, 1)}
+        steps = len(pooled_x) // bs * epochs
+        self.updates += steps
+        return {"d_loss": loss_sum / max(steps, 1), "d_acc": correct / max(steps * bs, 1)}
 
     # ---------------------------------------------------------------- weights/state
     def weights(self) -> Weights:
@@ -243,4 +237,5 @@ class Learner:
             if name not in state:
                 raise DataError(f"the checkpoint has no {name} state")
             checkpoint.restore(module, state[name], f"the checkpoint's {name}")
+        self.d_rounds.invalidate()  # D's Adam state tensors are new ones
         self.updates += 1
