@@ -76,3 +76,30 @@ def test_the_mean_interval_is_the_t_interval():
     ref = stats.ttest_1samp(SEQGAN, 0.0).confidence_interval(0.95)
     assert (low, high) == (pytest.approx(ref.low), pytest.approx(ref.high))
     assert all(math.isnan(v) for v in mean_ci([8.8]))
+
+
+def test_table1_finals_script_computes_rows_and_comparisons_from_its_csv(tmp_path):
+    """docs/table1_finals.py (Table 1 from kept per-run finals): its rows and comparisons
+    are the report's statistics over the CSV's runs; an unknown reference is refused."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "table1_finals.py"
+    lines = ["method,run,end,best,best_at,nll_test,wall_s,record"]
+    for method, values in (("SeqGAN", SEQGAN), ("MLE", MLE[:3])):
+        lines += [f"{method},r-s{i},{v},{v - 0.01},0,9.0,1," for i, v in enumerate(values)]
+    csv = tmp_path / "runs.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    res = subprocess.run([sys.executable, str(script), "--csv", str(csv)], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    c = compare(MLE[:3], SEQGAN)
+    assert (
+        f"| MLE | 3 (0, 1, 2) | {np.mean(MLE[:3]):.4f} ± {np.std(MLE[:3], ddof=1):.4f}"
+        in res.stdout
+    )
+    assert f"| end | MLE | {c.difference:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}]" in res.stdout
+    assert "(56, exact)" in res.stdout  # C(8, 3) relabellings
+    bad = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--reference", "SS"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "no runs of ['SS']" in bad.stderr

@@ -1,0 +1,97 @@
+"""Table 1's run-level statistics from the per-run finals in docs/table1-runs.csv.
+
+Why a CSV: run directories do not outlive the machine that made them, so every run's
+end, best and NLL-test values are kept here (and, where its record is kept, its
+config.yaml and metrics.jsonl in docs/runs/, which `seqgan report --run` reads). The
+statistics are the report's own (``report/run_level.py``): mean ± sample std, the 95%
+t-interval of the mean, and each method against a reference by the difference of means
+with Welch's interval, Welch's t-test and the exact permutation test over the runs.
+
+    python docs/table1_finals.py [--csv docs/table1-runs.csv] [--reference SeqGAN] [--reference MLE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from distributed_seqgan.report.run_level import compare, mean_ci
+
+VALUES = ("end", "best", "nll_test")
+
+
+def load(path: Path) -> dict[str, list[dict[str, str]]]:
+    by: dict[str, list[dict[str, str]]] = defaultdict(list)
+    with path.open() as f:
+        for row in csv.DictReader(f):
+            by[row["method"]].append(row)
+    return by
+
+
+def summary(by: dict[str, list[dict[str, str]]]) -> list[str]:
+    lines = ["| method | runs (seeds) | end: mean ± std [95% CI] | best: mean ± std | NLL-test, end |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for method, rows in by.items():
+        seeds = ", ".join(r["run"].rsplit("-s", 1)[1] for r in rows)
+        cells = []
+        for v in VALUES:
+            x = np.array([float(r[v]) for r in rows])
+            if len(x) == 1:
+                cells.append(f"{x[0]:.4f}")
+                continue
+            cell = f"{x.mean():.4f} ± {x.std(ddof=1):.4f}"
+            if v == "end":
+                lo, hi = mean_ci(x)
+                cell += f" [{lo:.4f}, {hi:.4f}]"
+            cells.append(cell)
+        lines.append(f"| {method} | {len(rows)} ({seeds}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def comparisons(by: dict[str, list[dict[str, str]]], reference: str) -> list[str]:
+    lines = [f"| value | method − {reference} | difference [95% CI] | Welch t (df) | p, Welch | "
+             "p, permutation (relabellings) |", "|---|---|---|---|---|---|"]  # fmt: skip
+    ref = by[reference]
+    for v in ("end", "best"):
+        for method, rows in by.items():
+            if method == reference or len(rows) < 2:
+                continue
+            c = compare([float(r[v]) for r in rows], [float(r[v]) for r in ref])
+            ci = "" if math.isnan(c.ci_low) else f" [{c.ci_low:+.4f}, {c.ci_high:+.4f}]"
+            kind = "exact" if c.exact else "sampled"
+            lines.append(
+                f"| {v} | {method} | {c.difference:+.4f}{ci} | {c.t:.2f} ({c.df:.1f}) | "
+                f"{c.p_welch:.2g} | {c.p_permutation:.3g} ({c.permutations}, {kind}) |"
+            )
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--csv", type=Path, default=Path(__file__).with_name("table1-runs.csv"))
+    ap.add_argument("--reference", action="append", help="method to compare against (repeatable)")
+    args = ap.parse_args(argv)
+    by = load(args.csv)
+    refs = args.reference or ["SeqGAN"]
+    unknown = [r for r in refs if r not in by]
+    if unknown:
+        print(
+            f"table1_finals: no runs of {unknown} in {args.csv} (methods: {list(by)})",
+            file=sys.stderr,
+        )
+        return 2
+    print("\n".join(summary(by)))
+    for ref in refs:
+        print()
+        print("\n".join(comparisons(by, ref)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
