@@ -18,6 +18,9 @@ a checkpoint) must call :meth:`DRound.invalidate`, since a graph holds their add
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 
 from ..models import Discriminator
@@ -35,6 +38,10 @@ class DRound:
         self._graph: torch.cuda.CUDAGraph | None = None
         self._static: tuple[torch.Tensor, torch.Tensor] | None = None  # (N, T), (N,)
         self._eager_rounds = 0
+        # eager rounds before the capture run on the stream the capture will use, as
+        # PyTorch's capture recipe asks (warm-up on a side stream: library handles and
+        # workspaces exist there before capture)
+        self._stream = torch.cuda.Stream(self.device) if self.graphs else None
         # (loss sum, correct count), on the device; a captured graph adds into these
         self.sums = (
             torch.zeros((), dtype=torch.float64, device=self.device),
@@ -60,6 +67,19 @@ class DRound:
         correct.add_((logits.detach().argmax(1) == y).sum())
         return loss.detach()
 
+    @contextlib.contextmanager
+    def _on_side_stream(self) -> Iterator[None]:
+        """Eager steps on the capture stream when graphs are on, ordered after and before
+        the default stream's work; a no-op otherwise."""
+        if self._stream is None:
+            yield
+            return
+        main = torch.cuda.current_stream(self.device)
+        self._stream.wait_stream(main)
+        with torch.cuda.stream(self._stream):
+            yield
+        main.wait_stream(self._stream)
+
     def invalidate(self) -> None:
         """Forgets the captured graph (the optimizer's state tensors were replaced)."""
         self._graph, self._static, self._eager_rounds = None, None, 0
@@ -81,10 +101,11 @@ class DRound:
                 static_y.copy_(y[:rows])
                 self._graph.replay()
         else:
-            for x, y in passes:
-                for i in range(n_batches):
-                    sl = slice(i * batch_size, (i + 1) * batch_size)
-                    self.step(x[sl], y[sl])
+            with self._on_side_stream():
+                for x, y in passes:
+                    for i in range(n_batches):
+                        sl = slice(i * batch_size, (i + 1) * batch_size)
+                        self.step(x[sl], y[sl])
             self._eager_rounds += 1
         loss_sum, correct = (s.item() for s in self.sums)
         return loss_sum, int(correct)
@@ -103,7 +124,7 @@ class DRound:
         static_y = torch.zeros(rows, dtype=torch.long, device=self.device)
         torch.cuda.synchronize(self.device)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, stream=self._stream):
             for i in range(n_batches):
                 sl = slice(i * batch_size, (i + 1) * batch_size)
                 self.step(static_x[sl], static_y[sl])
