@@ -137,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
         "--per-sequence", metavar="FILE", default=None,
         help="synthetic task: also write each sample's NLL under the oracle, one per line",
     )  # fmt: skip
+    e.add_argument(
+        "--temperature", type=float, default=1.0,
+        help="sample (and score G) at this temperature: logits / T; below 1 less diverse "
+        "(to compare generators at matched self-BLEU; default 1)",
+    )  # fmt: skip
 
     rp = sub.add_parser(
         "report",
@@ -264,7 +269,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .runs.evaluation import evaluate_checkpoint
 
     per_sequence = Path(args.per_sequence) if args.per_sequence else None
-    metrics = evaluate_checkpoint(Path(args.run), args.checkpoint, args.n, args.seed, per_sequence)
+    metrics = evaluate_checkpoint(
+        Path(args.run), args.checkpoint, args.n, args.seed, per_sequence, args.temperature
+    )
     print(json.dumps({"run": args.run, "checkpoint": args.checkpoint, **metrics}))
     return 0
 

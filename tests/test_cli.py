@@ -159,3 +159,27 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in res.stderr, (name, res.stderr)
         assert lines[0].startswith("seqgan: error: ") and message in lines[0], (name, lines[0])
+
+
+def test_eval_at_a_temperature(smoke_run):
+    """--temperature T samples and scores G with logits / T: T = 1 is the plain eval, a
+    lower T another distribution; T <= 0 is refused in one line."""
+    import torch
+
+    from distributed_seqgan.runs.evaluation import load_generator, temper
+
+    def ev(*extra: str) -> dict:
+        res = seqgan("eval", "--run", str(smoke_run), "-n", "200", *extra)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    plain, one, cold = ev(), ev("--temperature", "1"), ev("--temperature", "0.5")
+    assert plain == one and plain["temperature"] == 1.0
+    assert cold["temperature"] == 0.5 and cold["nll_test"] != plain["nll_test"]
+    _, gen = load_generator(smoke_run, "latest")
+    seqs = torch.randint(0, 40, (4, 8), generator=torch.Generator().manual_seed(0))
+    before = gen(seqs)  # (4, 8, V) logits
+    assert torch.allclose(temper(gen, 0.5)(seqs), before / 0.5, atol=1e-5)
+    bad = seqgan("eval", "--run", str(smoke_run), "--temperature", "0")
+    assert bad.returncode == 2 and "--temperature must be > 0" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

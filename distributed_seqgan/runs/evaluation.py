@@ -50,13 +50,31 @@ def render(run: Path, seqs: torch.Tensor, ids: bool = False) -> list[str]:
     return [" ".join(map(str, row)) for row in seqs.tolist()]
 
 
+@torch.no_grad()
+def temper(gen: LSTMPolicy, temperature: float) -> LSTMPolicy:
+    """G at a sampling temperature: its output layer divided by ``temperature``, so every
+    logit is logit / T. Below 1 the samples are less diverse (higher self-BLEU); the
+    metrics that score G itself (NLL-test) then score that tempered distribution. Comparing
+    two generators at matched diversity means tempering one until their self-BLEU (or
+    NLL-test) agree."""
+    if not temperature > 0:
+        raise UserError(f"--temperature must be > 0, not {temperature}")
+    if temperature != 1.0:
+        gen.output.weight.div_(temperature)
+        gen.output.bias.div_(temperature)
+    return gen
+
+
 def evaluate_checkpoint(
-    run: Path, name: str, n: int | None, seed: int, per_sequence: Path | None = None
-) -> dict[str, float]:
-    """The task's metrics of ``n`` fresh samples (default schedule.generated_num). With
-    ``per_sequence``, each sample's mean per-token NLL under the oracle goes to that file,
-    one per line: what a significance test between two methods compares."""
+    run: Path, name: str, n: int | None, seed: int, per_sequence: Path | None = None,
+    temperature: float = 1.0,
+) -> dict[str, float]:  # fmt: skip
+    """The task's metrics of ``n`` fresh samples (default schedule.generated_num) of the
+    checkpoint's G at ``temperature``. With ``per_sequence``, each sample's mean per-token
+    NLL under the oracle goes to that file, one per line: what a significance test between
+    two methods compares."""
     cfg, gen = load_generator(run, name)
+    gen = temper(gen, temperature)
     n = cfg.schedule.generated_num if n is None else n
     if n < 2:
         raise UserError("-n must be >= 2")
@@ -68,7 +86,7 @@ def evaluate_checkpoint(
     if per_sequence is not None:
         nll = per_sequence_nll(task.oracle, samples).tolist()  # (n,)
         write_atomic(per_sequence, lambda f: f.write("".join(f"{x:.6f}\n" for x in nll).encode()))
-    return {"samples": n, **task.evaluate(samples, gen)}
+    return {"samples": n, "temperature": temperature, **task.evaluate(samples, gen)}
 
 
 def evaluate_real_data(task: Task, n: int, seed: int) -> dict[str, float]:
