@@ -302,3 +302,47 @@ def test_the_official_log_is_whole():
     assert all(int(r["x"]) == int(r["step"]) + (120 if r["phase"] == "adversarial" else 0)
                for r in rows)  # fmt: skip
     assert rows[0]["nll_oracle"] == "10.1716" and rows[-1]["nll_oracle"] == "8.6832"
+
+
+def test_matched_diversity_finds_the_temperature_of_a_tempered_mle(tmp_path):
+    """docs/matched_diversity.py on a real text run whose ``latest`` generator is its
+    ``mle`` generator at T = 0.7: the bisection must find T ~ 0.7, where the samples (same
+    seed and stream) and so every score match; SeqGAN and MLE rows at T = 1 come first."""
+    from distributed_seqgan.infra import checkpoint
+
+    corpus = tmp_path / "mine.txt"
+    words = [f"w{i}" for i in range(30)]
+    corpus.write_text("".join(" ".join(words[(i * 7 + j * 3) % 30] for j in range(6)) + "\n"
+                              for i in range(200)))  # fmt: skip
+    sets = [
+        f"data.path={corpus}", f"run.out_dir={tmp_path}", "generator.seq_len=8",
+        "discriminator.filter_sizes=[1,2]", "discriminator.num_filters=[4,4]",
+        "discriminator.emb_dim=8", "schedule.batch_size=16", "schedule.generated_num=64",
+        "schedule.mle_epochs=12", "schedule.d_pretrain_rounds=1", "schedule.adv_iterations=1",
+        "eval.bleu_samples=200", "eval.self_bleu_samples=200", "run.threads=1", "run.name=t",
+        "generator.lr=0.02",
+    ]  # fmt: skip
+    run = train(load_config(REPO / "configs" / "text.yaml", sets), quiet=True)
+    ckpt = run / "checkpoints"
+    latest, mle = checkpoint.load(ckpt / "latest.pt"), checkpoint.load(ckpt / "mle.pt")
+    gen = {k: v.clone() for k, v in mle["learner"]["generator"].items()}
+    for k in ("output.weight", "output.bias"):
+        gen[k] /= 0.7
+    latest["learner"]["generator"] = gen
+    checkpoint.save(ckpt / "latest.pt", latest)
+    res = subprocess.run([sys.executable, str(REPO / "docs" / "matched_diversity.py"), "--run",
+                          str(run), "--match", "self_bleu3"], capture_output=True, text=True,
+                         cwd=REPO)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    rows = {ln.split(" | ")[1]: ln.split(" | ") for ln in res.stdout.splitlines()
+            if ln.startswith("| t | ")}  # fmt: skip
+    seqgan, mle_row, at = rows["SeqGAN (latest)"], rows["MLE (mle)"], rows["MLE, matched"]
+    assert float(seqgan[2]) == float(mle_row[2]) == 1.0
+    # nearby temperatures draw the same tokens from the same uniforms: T is found to ~0.05
+    assert abs(float(at[2]) - 0.7) < 0.05, res.stdout
+    head = res.stdout.splitlines()[2].split(" | ")
+    for metric in ("bleu2", "self_bleu3"):
+        i = head.index(metric)
+        assert abs(float(at[i]) - float(seqgan[i])) < 0.02, (metric, res.stdout)
+        assert float(mle_row[i]) != float(seqgan[i])
+    assert "| self_bleu3 | " in res.stdout and "| nll_test | " in res.stdout
