@@ -8,7 +8,8 @@
 #   1. tests/test_cuda.py: the CUDA-graph D rounds against the eager path
 #   2. seqgan bench --device cuda: fp32 with and without CUDA graphs, bf16; D's
 #      formulations and the samplers (benchmarks/bench_d_formulations.py, bench_sampler.py)
-#   3. fast path vs eager path, event by event, on a shortened paper config (same seed)
+#   3. fast path vs eager path, event by event, on a shortened paper config (same seed);
+#      3b. with Ray installed: 2 Ray workers x 0.5 GPU against local mode, events and time
 #   4. the paper schedule (configs/synthetic.yaml) for PAPER_BUDGET_S, per-phase times
 #      extrapolated to the whole schedule
 #   5. seeds sharing the GPU: 1, 4, 8 short runs at once (seqgan sweep --parallel N)
@@ -77,6 +78,29 @@ done
 "$PY" benchmarks/compare_events.py "$RUNS/graphs-true" "$RUNS/graphs-false" --out "$RES/fast-vs-eager.md" \
   | tee -a "$RES/gpu.log"
 
+log "3b. Ray workers on this device against local mode (2 workers each)"
+if "$PY" -c "import ray" 2>/dev/null; then
+  GPUS=0.5; [ "$DEVICE" = cpu ] && GPUS=0
+  for backend in ray local; do
+    timeout 240 "${SEQGAN[@]}" train "${CFG[@]}" --set run.device="$DEVICE" --set run.out_dir="$RUNS" \
+      --set run.name="pool-$backend" --set pool.backend=$backend --set pool.workers=2 \
+      --set ray.gpus_per_worker=$GPUS "${CUT[@]}" > "$RES/pool-$backend.log" 2>&1 \
+      || log "pool.backend=$backend run failed (see pool-$backend.log)"
+  done
+  "$PY" benchmarks/compare_events.py "$RUNS/pool-ray" "$RUNS/pool-local" --out "$RES/ray-vs-local.md" \
+    | tee -a "$RES/gpu.log"
+  "$PY" - "$RUNS" <<'PYEOF' | tee -a "$RES/gpu.log"
+import json, statistics, sys
+from pathlib import Path
+for b in ("ray", "local"):
+    f = Path(sys.argv[1]) / f"pool-{b}" / "metrics.jsonl"
+    its = [e["iteration_s"] for e in map(json.loads, f.open()) if "iteration_s" in e] if f.exists() else []
+    print(f"pool {b}: median adversarial iteration {statistics.median(its):.3f} s" if its else f"pool {b}: no iterations")
+PYEOF
+else
+  log "ray not installed here: put its wheels in \$WHEELS (step 3b skipped)"
+fi
+
 log "4. the paper schedule for ${BUDGET} s"
 timeout "$BUDGET" "${SEQGAN[@]}" train "${CFG[@]}" --set run.device="$DEVICE" \
   --set run.out_dir="$RUNS" --set run.name=paper > "$RES/paper.log" 2>&1
@@ -122,6 +146,6 @@ print(f"{n} runs at once: {t1 - t0:.1f} s wall, median adversarial iteration {me
 PYEOF
 done
 # at most 8 files come back from the device machine: the logs and short runs as one archive
-tar czf "$RES/runs-and-logs.tgz" -C "$RUNS" --exclude='*.pt' . -C "$RES" graphs-true.log graphs-false.log \
-  paper.log $(cd "$RES" && ls share*.log) && rm -f "$RES"/graphs-*.log "$RES"/paper.log "$RES"/share*.log
+(cd "$RES" && tar czf runs-and-logs.tgz -C "$RUNS" --exclude='*.pt' . -C "$RES" $(ls graphs-*.log pool-*.log \
+  paper.log share*.log 2>/dev/null) && rm -f graphs-*.log pool-*.log paper.log share*.log)
 log "done; results in $RES"
