@@ -40,9 +40,10 @@ report() {  # SECTION RUN... -- REPORT-ARGS...
 table1() {
   # run-level comparisons (always) and the within-run per-sample test (--significance)
   report table1 seqgan-long-s88 seqgan-long-s89 \
-    baseline-mle-s88 baseline-mle-s89 baseline-mle-s90 \
+    baseline-mle-s88 baseline-mle-s89 baseline-mle-s90 baseline-mle-s91 baseline-mle-s92 \
     baseline-ss-s88 baseline-ss-s89 baseline-ss-s90 \
-    baseline-pg_bleu-s88 baseline-pg_bleu-s89 baseline-pg_bleu-s90 \
+    baseline-pg_bleu-s88 baseline-pg_bleu-s89 baseline-pg_bleu-s90 baseline-pg_bleu-s91 \
+    baseline-pg_bleu-s92 \
     -- --label algorithm --metrics nll_oracle,nll_test --significance 100000 || return 0
   cp "$OUT/table1/nll_oracle.png" "$FIGURES/table1_nll_oracle.png"
   cp "$OUT/table1/nll_test.png" "$FIGURES/table1_nll_test.png"
