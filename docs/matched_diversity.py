@@ -66,7 +66,9 @@ def main(argv: list[str]) -> int:
     rows, diffs = [], {}
     for run in args.runs:
         seqgan, mle, at = matched(run, args.match, args.n, args.seed)
-        keys = [k for k in seqgan if k.startswith(("bleu", "self_bleu")) or k == "nll_test"]
+        keys = [
+            k for k in seqgan if k.startswith(("bleu", "self_bleu")) or k in ("nll_test", "mse")
+        ]
         for name, r in (("SeqGAN (latest)", seqgan), ("MLE (mle)", mle), ("MLE, matched", at)):
             rows.append(f"| {run.name} | {name} | {r['temperature']:.4f} | "
                         + " | ".join(f"{r[k]:.4f}" for k in keys) + " |")  # fmt: skip
