@@ -11,18 +11,18 @@ left out. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
+
+from distributed_seqgan.infra.tracking import read_metrics
 
 SKIP = {"worker_restarts", "retried_shards"}  # failures survived, not what was computed
 
 
 def events(run: Path) -> dict[tuple, dict[str, float]]:
     out: dict[tuple, dict[str, float]] = {}
-    for line in (run / "metrics.jsonl").read_text().splitlines():
-        e = json.loads(line)
+    for e in read_metrics(run):
         key = (
             e.get("phase"),
             e.get("step"),
