@@ -9,7 +9,8 @@
 #   2. seqgan bench --device cuda: fp32 with and without CUDA graphs, bf16; D's
 #      formulations and the samplers (benchmarks/bench_d_formulations.py, bench_sampler.py)
 #   3. fast path vs eager path, event by event, on a shortened paper config (same seed);
-#      3b. with Ray installed: 2 Ray workers x 0.5 GPU against local mode, events and time
+#      3b. with Ray installed: 2 Ray workers x 0.5 GPU against local mode, events and time;
+#      an iteration's D rounds with negatives drawn first vs part by part (bench_overlap.py)
 #   4. the paper schedule (configs/synthetic.yaml) for PAPER_BUDGET_S, per-phase times
 #      extrapolated to the whole schedule
 #   5. seeds sharing the GPU: 1, 4, 8 short runs at once (seqgan sweep --parallel N)
@@ -97,6 +98,9 @@ for b in ("ray", "local"):
     its = [e["iteration_s"] for e in map(json.loads, f.open()) if "iteration_s" in e] if f.exists() else []
     print(f"pool {b}: median adversarial iteration {statistics.median(its):.3f} s" if its else f"pool {b}: no iterations")
 PYEOF
+  OVERLAP=(); [ "$DEVICE" = cpu ] && OVERLAP=(--config configs/smoke.yaml --set schedule.d_steps=3)
+  timeout 240 "$PY" benchmarks/bench_overlap.py --device "$DEVICE" --backend ray "${OVERLAP[@]}" \
+    --out "$RES/benchmark-log.md" 2>&1 | tee -a "$RES/gpu.log" || log "bench_overlap failed"
 else
   log "ray not installed here: put its wheels in \$WHEELS (step 3b skipped)"
 fi

@@ -39,9 +39,9 @@ report() {  # SECTION RUN... -- REPORT-ARGS...
 
 table1() {
   # run-level comparisons (always) and the within-run per-sample test (--significance)
-  report table1 seqgan-long-s88 seqgan-long-s89 \
+  report table1 seqgan-long-s88 seqgan-long-s89 seqgan-long-s90 \
     baseline-mle-s88 baseline-mle-s89 baseline-mle-s90 baseline-mle-s91 baseline-mle-s92 \
-    baseline-ss-s88 baseline-ss-s89 baseline-ss-s90 \
+    baseline-ss-s88 baseline-ss-s89 baseline-ss-s90 baseline-ss-s91 baseline-ss-s92 \
     baseline-pg_bleu-s88 baseline-pg_bleu-s89 baseline-pg_bleu-s90 baseline-pg_bleu-s91 \
     baseline-pg_bleu-s92 \
     -- --label algorithm --metrics nll_oracle,nll_test --significance 100000 || return 0
@@ -50,7 +50,8 @@ table1() {
 }
 
 ss_coin() {  # scheduled sampling with the official code's coin (ss.coin=per_run)
-  report ss_coin baseline-ss_per_run-s88 baseline-ss_per_run-s89 \
+  report ss_coin baseline-ss_per_run-s88 baseline-ss_per_run-s89 baseline-ss_per_run-s90 \
+    baseline-ss_per_run-s91 baseline-ss_per_run-s92 \
     -- --metrics nll_oracle,nll_test || return 0
   cp "$OUT/ss_coin/nll_oracle.png" "$FIGURES/ss_coin_nll_oracle.png"
 }

@@ -185,3 +185,28 @@ def test_unique_rows_equals_torch_unique():
     assert len(uniq) == len(torch.unique(rows, dim=0)) and len(uniq) == len(
         {tuple(r) for r in rows.tolist()}
     )
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_dense_scoring_equals_dedup_and_prefix_reuse(bf16):
+    """The GPU's scorer (every completion as it is, static shapes) against the CPU's
+    (distinct completions once, prefix windows reused): the same rewards up to rounding,
+    on a peaky generator whose completions repeat often (what dedup exploits)."""
+    from distributed_seqgan.acting.rollout import complete_prefixes
+    from distributed_seqgan.acting.scoring import DiscriminatorScorer
+
+    g = torch.Generator().manual_seed(5)
+    policy = LSTMPolicy(12, 8, 8, 10).eval()
+    with torch.no_grad():
+        policy.output.bias[3] = 8.0  # peaky: token 3 most of the time, completions repeat
+    d = _disc(12, (1, 2, 3, 10), 0)
+    samples = torch.randint(0, 12, (7, 10), generator=g)
+    u = torch.rand(5, 9, 7, 10, generator=g, dtype=torch.float64)
+    completions = complete_prefixes(policy, samples, u)  # (T-1, R, B, T)
+    assert len(torch.unique(completions.reshape(-1, 10), dim=0)) < completions[..., 0].numel() / 2
+    dense = DiscriminatorScorer(d, bf16, dense=True)(samples, completions)
+    reuse = DiscriminatorScorer(d, bf16, dense=False)(samples, completions)
+    assert DiscriminatorScorer(d, bf16)(samples, completions)[0].equal(reuse[0])  # CPU: reuse
+    for a, b in zip(dense, reuse, strict=True):
+        tol = 2e-2 if bf16 else 1e-6
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)

@@ -45,6 +45,19 @@ class FailingPool:
             raise WorkerPoolError("worker 1 is dead and cannot be restarted (test)")
         return self.pool.sample(n, stream, step)
 
+    def sample_parts(self, n, parts, stream, step):
+        """Gives up after the first part (after the first D round of several), or at once."""
+        inner = self.pool.sample_parts(n, parts, stream, step)
+        if not (self.method == "sample" and stream == self.stream and step == self.step):
+            return inner
+
+        def failing():
+            if parts > 1:
+                yield next(inner)
+            raise WorkerPoolError("worker 1 is dead and cannot be restarted (test)")
+
+        return failing()
+
 
 def _state(run_dir: Path) -> dict:
     return checkpoint.load(run_dir / "checkpoints" / "latest.pt")
@@ -105,6 +118,27 @@ def test_stopped_run_resumes_exactly(reference, tmp_path, method, stream, step, 
     assert (state["phase"], state["step"]) == resumes_at
     resume(run_dir, quiet=True)  # the furthest checkpoint: interrupted.pt
     _assert_same_run(run_dir, reference)
+
+
+def test_a_pool_giving_up_between_two_d_rounds_resumes_exactly(tmp_path):
+    """With 2 D rounds per iteration the negatives come part by part; the pool gives up
+    after D has trained on the first: the iteration is repeated from its start."""
+    two = ["schedule.d_steps=2"]
+    ref = train(load_config(SMOKE, [*two, f"run.out_dir={tmp_path}", "run.name=ref"]), quiet=True)
+    cfg = load_config(SMOKE, [*two, f"run.out_dir={tmp_path}", "run.name=cut"])
+    task, cfg = build_task(cfg)
+    run_dir = tmp_path / "cut"
+    run_dir.mkdir()
+    dump_config(cfg, run_dir / "config.yaml")
+    pool = FailingPool(make_pool(cfg), "sample", "negatives/adversarial", 1)
+    logger = RunLogger(run_dir, quiet=True)
+    with pytest.raises(WorkerPoolError):
+        Trainer(cfg, Learner(cfg), pool, task, logger, run_dir).run()
+    logger.close()
+    state = checkpoint.load(run_dir / "checkpoints" / "interrupted.pt")
+    assert (state["phase"], state["step"]) == ("adversarial", 1)
+    resume(run_dir, quiet=True)
+    _assert_same_run(run_dir, ref)
 
 
 def test_a_run_killed_during_mle_resumes_from_its_latest_checkpoint(reference, tmp_path):

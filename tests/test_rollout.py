@@ -8,7 +8,12 @@ import torch
 from reference_rollout import engine_rewards, reference_rewards
 
 from distributed_seqgan.acting.messages import WorkerSpec
-from distributed_seqgan.acting.pool import LocalPool, plan_rollout_shards
+from distributed_seqgan.acting.pool import (
+    LocalPool,
+    plan_rollout_shards,
+    plan_sample_calls,
+    plan_sample_shards,
+)
 from distributed_seqgan.acting.worker import RolloutWorker, rollout_uniforms
 from distributed_seqgan.config import load_config
 from distributed_seqgan.learning.learner import Learner
@@ -95,6 +100,44 @@ def test_shard_plan_covers_every_sample_and_rollout_once(b, n, k):
         cover[s.sample_start : s.sample_end, s.rollout_start : s.rollout_end] += 1
     assert torch.equal(cover, torch.ones_like(cover))
     assert len(shards) >= min(k, b * n)
+
+
+@pytest.mark.parametrize(
+    ("n", "parts", "chunk", "batch", "workers"),
+    [(64, 1, 32, None, 2), (70, 3, 32, None, 2), (9984, 5, 1024, None, 1), (9984, 5, 1024, 1024, 4),
+     (100, 4, 7, 20, 3), (5, 2, 32, None, 3), (70, 3, 32, 100, 1)],
+)  # fmt: skip
+def test_sample_calls_cover_the_shards_in_order_and_each_part_in_time(
+    n, parts, chunk, batch, workers
+):
+    plan = plan_sample_calls(n, parts, chunk, batch, workers, "s", 3)
+    flat = [s for call in plan.calls for s in call]
+    assert flat == plan_sample_shards(n * parts, chunk, "s", 3)  # the keys do not change
+    assert all(call for call in plan.calls)
+    if batch is not None:
+        assert all(len(c) == 1 or sum(s.n for s in c) <= batch for c in plan.calls)
+    ends = torch.tensor([sum(s.n for s in c) for c in plan.calls]).cumsum(0).tolist()
+    assert plan.needed == sorted(plan.needed) and plan.needed[-1] == len(plan.calls)
+    for j, k in enumerate(plan.needed):  # part j waits for the first calls that cover it
+        assert k == next(c + 1 for c, end in enumerate(ends) if end >= (j + 1) * n)
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_sampling_in_batches_and_parts_draws_the_same_tokens(workers):
+    """One shard per call, whole parts per call, or any batch: the same keyed tokens."""
+    cfg = load_config("configs/smoke.yaml")
+    learner = Learner(cfg)
+    draws = []
+    for batch in (None, 32, 64, 1000):
+        spec = WorkerSpec.of(cfg, "discriminator")
+        pool = LocalPool([RolloutWorker(spec) for _ in range(workers)], 32, batch)
+        pool.publish(learner.weights())
+        parts = list(pool.sample_parts(70, 3, "negatives", 2))
+        assert [p.shape for p in parts] == [(70, cfg.generator.seq_len)] * 3
+        draws.append(torch.cat(parts))
+    for d in draws[1:]:
+        assert torch.equal(d, draws[0])
+    assert not torch.equal(draws[0][:70], draws[0][70:140])
 
 
 def test_pool_rewards_do_not_depend_on_worker_count():

@@ -18,7 +18,7 @@ def make_pool(cfg: Config, references: Sequence[Sequence[int]] | None = None) ->
     spec = WorkerSpec.of(cfg, "discriminator" if references is None else "bleu")
     if cfg.pool.backend == "local":
         workers = [RolloutWorker(spec, references=references) for _ in range(cfg.pool.workers)]
-        return LocalPool(workers, cfg.pool.sample_chunk)
+        return LocalPool(workers, cfg.pool.sample_chunk, cfg.pool.sample_batch)
     if cfg.pool.backend == "ray":
         from .ray_pool import RayPool  # ray is imported only when a run asks for it
 

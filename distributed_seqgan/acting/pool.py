@@ -4,12 +4,19 @@ The trainer talks only to the :class:`WorkerPool` interface. ``LocalPool`` runs 
 in-process workers one after another; ``RayPool`` (``ray_pool.py``, the only module that
 imports ray) implements the same interface with actors. Shard planning and result
 combination live here, shared by both, so both split and sum work identically.
+
+Sampling keys its randomness by fixed-size shards (``pool.sample_chunk`` rows each) and
+computes them in calls of one or more consecutive shards (``pool.sample_batch`` rows): a
+GPU draws a whole part in one batch, a CPU one cache-sized shard at a time, and the
+tokens are the same. Work asked for in parts (the negatives of several D rounds) comes
+back part by part, so the learner trains D on one part while the workers draw the next.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -42,6 +49,11 @@ class WorkerPool(Protocol):
         """``n`` sequences (n, T) from the current generator."""
         ...
 
+    def sample_parts(self, n: int, parts: int, stream: str, step: int) -> Iterator[torch.Tensor]:
+        """``sample(n * parts, stream, step)`` in ``parts`` consecutive pieces of (n, T), each
+        yielded as soon as its shards are in; the work is started by this call."""
+        ...
+
     def describe(self) -> list[dict[str, object]]:
         """Where each worker runs (process, threads, device, GPUs; node under Ray)."""
         ...
@@ -70,6 +82,67 @@ def plan_sample_shards(n: int, chunk: int, stream: str, step: int) -> list[Sampl
         SampleShard(stream, step, i, min(chunk, n - start))
         for i, start in enumerate(range(0, n, chunk))
     ]
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """Who draws what for ``parts`` x ``n`` samples: ``calls[c]`` is a run of consecutive
+    shards for one worker call, and part ``j`` can be cut once calls ``< needed[j]`` are in."""
+
+    n: int
+    parts: int
+    calls: list[list[SampleShard]]
+    needed: list[int]
+
+
+def plan_sample_calls(
+    n: int, parts: int, chunk: int, batch: int | None, workers: int, stream: str, step: int
+) -> SamplePlan:
+    """The shards of ``plan_sample_shards(n * parts, ...)`` grouped into worker calls, part
+    by part, in order. ``batch``: at most that many rows per call (at least one shard);
+    None: each part's shards split evenly into ``workers`` calls (a GPU's whole batch)."""
+    shards = plan_sample_shards(n * parts, chunk, stream, step)
+    calls: list[list[SampleShard]] = []
+    needed: list[int] = []
+    i = start = 0  # next shard, and the first row it draws
+    for j in range(parts):
+        mine: list[SampleShard] = []  # the shards part j is the first to need
+        while i < len(shards) and start < (j + 1) * n:
+            mine.append(shards[i])
+            start += shards[i].n
+            i += 1
+        if batch is None:
+            k = min(workers, len(mine))
+            edges = [round(w * len(mine) / k) for w in range(k + 1)] if k else [0]
+            calls += [mine[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
+        else:
+            first = len(calls)  # a call never mixes two parts' shards
+            for shard in mine:
+                if len(calls) > first and sum(s.n for s in calls[-1]) + shard.n <= batch:
+                    calls[-1].append(shard)
+                else:
+                    calls.append([shard])
+        needed.append(len(calls))
+    return SamplePlan(n, parts, calls, needed)
+
+
+def cut_parts(
+    plan: SamplePlan, results: Iterator[tuple[int, torch.Tensor]], version: int
+) -> Iterator[torch.Tensor]:
+    """The parts (n, T) of a plan from its calls' results (version, (rows, T)) in call
+    order, each part as soon as the calls it needs are in; rejects other versions."""
+    pending: list[torch.Tensor] = []
+    have = 0  # calls consumed
+    for j in range(plan.parts):
+        while have < plan.needed[j]:
+            got, seqs = next(results)
+            if got != version:
+                raise StaleWeightsError(f"samples from version {got}, expected {version}")
+            pending.append(seqs)
+            have += 1
+        rows = torch.cat(pending)  # (>= n, T): what is in and not yet handed out
+        yield rows[: plan.n]
+        pending = [rows[plan.n :]]
 
 
 def combine_rewards(
@@ -108,22 +181,20 @@ def reward_variance(
     return (spread / num_rollouts).mean().item()
 
 
-def concat_samples(results: Sequence[tuple[int, torch.Tensor]], version: int) -> torch.Tensor:
-    """Joins sample shards (version, (n_k, T)) in plan order; rejects other versions."""
-    for got, _ in results:
-        if got != version:
-            raise StaleWeightsError(f"samples from version {got}, expected {version}")
-    return torch.cat([seqs for _, seqs in results])
-
-
 class LocalPool:
     """K in-process workers, run one after another: local mode, no ray."""
 
-    def __init__(self, workers: list[RolloutWorker], sample_chunk: int) -> None:
+    def __init__(
+        self, workers: list[RolloutWorker], sample_chunk: int, sample_batch: int | None = None
+    ) -> None:
+        """``sample_batch``: rows per sampling call (``pool.sample_batch``); None: one shard
+        per call on a CPU, each part in one call on a GPU."""
         if not workers:
             raise ValueError("LocalPool needs at least one worker")
         self.workers = workers
         self.sample_chunk = sample_chunk
+        on_gpu = workers[0].device.type != "cpu"
+        self.sample_batch = sample_batch if sample_batch or on_gpu else sample_chunk
         self.version = -1
         self.stats = {"worker_restarts": 0, "retried_shards": 0}  # never fail in process
 
@@ -148,10 +219,14 @@ class LocalPool:
         )
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
-        shards = plan_sample_shards(n, self.sample_chunk, stream, step)
+        return next(self.sample_parts(n, 1, stream, step))
+
+    def sample_parts(self, n: int, parts: int, stream: str, step: int) -> Iterator[torch.Tensor]:
+        """In process there is nothing to overlap: each call runs when its part is asked for."""
         k = len(self.workers)
-        results = [self.workers[i % k].sample(self.version, s) for i, s in enumerate(shards)]
-        return concat_samples(results, self.version)
+        plan = plan_sample_calls(n, parts, self.sample_chunk, self.sample_batch, k, stream, step)
+        results = (self.workers[i % k].sample(self.version, c) for i, c in enumerate(plan.calls))
+        return cut_parts(plan, results, self.version)
 
     def describe(self) -> list[dict[str, object]]:
         return [w.describe() for w in self.workers]

@@ -8,9 +8,11 @@ distribution:
   carries the version it was computed with; the shared combiner rejects a mismatch.
 - Work: the same shard plans as the local pool (``pool.plan_*``), spread round-robin over
   the actors, and combined in plan order. So Ray with K workers gives bit-for-bit the
-  numbers of local mode with K workers.
-- Faults: a shard whose actor died, or that runs past ``ray.shard_timeout_s`` (a hung
-  worker: the actor is killed), is retried on the restarted actor or on a healthy one. The
+  numbers of local mode with K workers. Samples asked for in parts are all submitted at
+  once and handed back part by part: the actors draw the later parts while the learner
+  trains on the first.
+- Faults: a shard whose actor died, or whose actor finishes nothing for
+  ``ray.shard_timeout_s`` while the pool waits on it (a hung worker: the actor is killed), is retried on the restarted actor or on a healthy one. The
   actor first gets the current weights. Shards are pure functions of (version, samples,
   spec), so a retry changes no number, and each shard's result is used exactly once.
   When Ray cannot restart an actor any more (``ray.max_restarts``), :class:`WorkerPoolError`
@@ -42,12 +44,14 @@ from ..errors import UserError, WorkerPoolError
 from .messages import RolloutResult, RolloutShard, StaleWeightsError, Weights, WorkerSpec
 from .pool import (
     combine_rewards,
-    concat_samples,
+    cut_parts,
     plan_rollout_shards,
-    plan_sample_shards,
+    plan_sample_calls,
     reward_variance,
 )
 from .worker import RolloutWorker
+
+Pending = dict[Any, tuple[int, int]]  # in-flight object ref -> (call index, actor index)
 
 AUTH_HINT = (
     "the cluster uses token authentication: set RAY_AUTH_MODE=token and give this client the "
@@ -256,9 +260,16 @@ class RayPool:
         )
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
-        shards = plan_sample_shards(n, self.cfg.pool.sample_chunk, stream, step)
-        results = self._run([(lambda a, s=s: a.sample.remote(self.version, s)) for s in shards])
-        return concat_samples(results, self.version)
+        return next(self.sample_parts(n, 1, stream, step))
+
+    def sample_parts(self, n: int, parts: int, stream: str, step: int) -> Iterator[torch.Tensor]:
+        p = self.cfg.pool
+        batch = p.sample_batch or (None if self.cfg.ray.gpus_per_worker else p.sample_chunk)
+        plan = plan_sample_calls(n, parts, p.sample_chunk, batch, len(self.actors), stream, step)
+        version = self.version
+        calls = [(lambda a, c=c: a.sample.remote(version, c)) for c in plan.calls]
+        pending = self._submit(calls)  # now: the actors start before the first part is asked for
+        return cut_parts(plan, self._in_order(calls, pending), version)
 
     def describe(self) -> list[dict[str, Any]]:
         """Each worker's process, threads, device and GPUs, plus its Ray node id and the
@@ -276,35 +287,56 @@ class RayPool:
     # ------------------------------------------------------------------ execution
     def _run(self, calls: list[Callable[[Any], Any]]) -> list[Any]:
         """Runs call k on actor k mod K; retries failed or hung shards; results in order."""
+        return list(self._in_order(calls, self._submit(calls)))
+
+    def _submit(self, calls: list[Callable[[Any], Any]]) -> Pending:
         k = len(self.actors)
-        results: list[Any] = [None] * len(calls)
-        pending = {
-            calls[i](self.actors[i % k]): (i, i % k, time.monotonic()) for i in range(len(calls))
-        }
+        return {calls[i](self.actors[i % k]): (i, i % k) for i in range(len(calls))}
+
+    def _in_order(self, calls: list[Callable[[Any], Any]], pending: Pending) -> Iterator[Any]:
+        """The calls' results in call order, each as soon as it (and those before it) are in."""
+        results: dict[int, Any] = {}
+        for i in range(len(calls)):
+            if i not in results:
+                self._collect(calls, pending, results, i)
+            yield results.pop(i)
+
+    def _collect(
+        self, calls: list[Callable[[Any], Any]], pending: Pending, results: dict[int, Any], i: int
+    ) -> None:
+        """Takes in finished calls until call ``i``'s result is in; retries calls whose actor
+        died, and kills and retries an actor that finishes nothing for ``shard_timeout_s``
+        while this waits (its clock starts here: work queued behind a long learner step is
+        not hung)."""
         timeout = self.cfg.ray.shard_timeout_s
-        while pending:
+        progress = dict.fromkeys(range(len(self.actors)), time.monotonic())  # last sign of life
+
+        def retry(j: int, w: int) -> None:
+            self._retry(calls, pending, j, w)  # waits for the restart: the clock starts after
+            progress[w] = time.monotonic()
+
+        while i not in results:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            now = time.monotonic()
+            if ready:  # everything else already done, too
+                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
             for ref in ready:
-                i, w, _ = pending.pop(ref)
+                j, w = pending.pop(ref)
+                progress[w] = time.monotonic()
                 try:
-                    results[i] = ray.get(ref)
+                    results[j] = ray.get(ref)
                 except RayActorError:
-                    self._retry(calls, pending, i, w)
+                    retry(j, w)
                 except RayTaskError as exc:
                     if not isinstance(exc.cause, StaleWeightsError):
                         raise
-                    self._retry(calls, pending, i, w)  # a restarted actor without weights
-            for ref, (i, w, started) in list(pending.items()):
-                if now - started > timeout:  # hung: kill it, Ray restarts it, retry the shard
+                    retry(j, w)  # a restarted actor without weights
+            for ref, (j, w) in list(pending.items()):
+                if ref in pending and time.monotonic() - progress[w] > timeout:  # hung
+                    ray.kill(self.actors[w], no_restart=False)  # its other calls fail as dead
                     del pending[ref]
-                    ray.kill(self.actors[w], no_restart=False)
-                    self._retry(calls, pending, i, w)
-        return results
+                    retry(j, w)
 
-    def _retry(
-        self, calls: list[Callable[[Any], Any]], pending: dict[Any, Any], i: int, w: int
-    ) -> None:
+    def _retry(self, calls: list[Callable[[Any], Any]], pending: Pending, i: int, w: int) -> None:
         """Re-runs shard i on worker w once Ray has restarted it (or raises if it cannot).
 
         One death fails every shard queued on that actor, so restarts are counted by
@@ -330,7 +362,7 @@ class RayPool:
             self.stats["worker_restarts"] += 1
         self.stats["retried_shards"] += 1
         actor.set_weights.remote(self._weights_ref)  # a restarted actor has none
-        pending[calls[i](actor)] = (i, w, time.monotonic())
+        pending[calls[i](actor)] = (i, w)
 
 
 def _node_and_gpus(_worker: Any) -> dict[str, Any]:

@@ -131,6 +131,18 @@ def score_rollouts(
 
 
 @torch.no_grad()
+def score_all(
+    disc: Discriminator, samples: torch.Tensor, completions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`score_rollouts` without dedup or prefix reuse: every completion and sample
+    scored as it is, in static shapes (no host sync; on a GPU, one large batch). Equal to
+    it up to float rounding. Returns (scores (T-1, R, B), final (B,))."""
+    b, seq_len = samples.shape
+    probs = disc.prob_real(torch.cat([completions.reshape(-1, seq_len), samples]))  # (M0,)
+    return probs[:-b].view(completions.shape[:3]), probs[-b:]
+
+
+@torch.no_grad()
 def rollout_reward_sums(
     policy: LSTMPolicy,
     score: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],

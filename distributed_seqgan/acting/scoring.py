@@ -19,7 +19,7 @@ import torch
 from ..models.discriminator import Discriminator
 from ..seeding import generator as keyed_generator
 from ..tasks.bleu import BleuReferences
-from .rollout import score_rollouts, unique_rows
+from .rollout import score_all, score_rollouts, unique_rows
 
 
 class Scorer(Protocol):
@@ -31,15 +31,23 @@ class Scorer(Protocol):
 
 
 class DiscriminatorScorer:
-    def __init__(self, disc: Discriminator, bf16: bool = False) -> None:
-        self.disc, self.bf16 = disc, bf16
+    """D's P(real). On a CPU each distinct completion is scored once, with the conv windows
+    inside its known prefix reused (``score_rollouts``, measured fastest there); on a GPU
+    every completion is scored in one batch (``score_all``): dedup and reuse need
+    data-dependent shapes, so host syncs, which cost a GPU more than the FLOPs they save.
+    ``dense`` forces one or the other (None: by device)."""
+
+    def __init__(self, disc: Discriminator, bf16: bool = False, dense: bool | None = None) -> None:
+        self.disc, self.bf16, self.dense = disc, bf16, dense
 
     @torch.no_grad()
     def __call__(
         self, samples: torch.Tensor, completions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        dense = samples.device.type != "cpu" if self.dense is None else self.dense
+        score = score_all if dense else score_rollouts
         with torch.autocast(samples.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return score_rollouts(self.disc, samples, completions)  # (T-1, R, B), (B,)
+            return score(self.disc, samples, completions)  # (T-1, R, B), (B,)
 
 
 class BleuReward:

@@ -121,8 +121,12 @@ class RolloutWorker:
         final_cpu = final.cpu() if shard.scores_final else None
         return ShardResult(version, shard, sums.cpu(), moments.cpu(), final_cpu)
 
-    def sample(self, version: int, shard: SampleShard) -> tuple[int, torch.Tensor]:
-        """Draws ``shard.n`` sequences from the generator -> (version, (n, T) on CPU)."""
+    def sample(self, version: int, shards: Sequence[SampleShard]) -> tuple[int, torch.Tensor]:
+        """Draws the sequences of consecutive shards as one batch -> (version, (n, T) on CPU).
+
+        Each shard keeps its own keyed uniforms and rows do not interact, so one batch of
+        several shards draws the tokens of the shards drawn one by one."""
         self._check(version)
-        u = sample_uniforms(self.spec.seed, shard, self.spec.generator.seq_len)
+        seq_len = self.spec.generator.seq_len
+        u = torch.cat([sample_uniforms(self.spec.seed, s, seq_len) for s in shards])  # (n, T)
         return version, self.generator.sample(u).cpu()

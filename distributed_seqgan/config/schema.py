@@ -168,6 +168,9 @@ class PoolConfig:
     workers: int = _f(1, ge=1)
     # sequences per sampling shard; fixed, so results do not depend on the worker count
     sample_chunk: int = _f(1024, ge=1)
+    # at most this many sequences per worker call (whole shards: the same tokens); None:
+    # one shard per call on CPU workers, each request spread evenly over GPU workers
+    sample_batch: int | None = _f(None, ge=1)
 
 
 @dataclass(frozen=True)

@@ -101,15 +101,22 @@ class Learner:
         """One pass over data (n, T) in order, in whole batches; returns the mean loss."""
         self.generator.train()
         bs = self.cfg.schedule.batch_size
-        losses = []
+        data = data.to(self.device)  # once per epoch, not once per batch
+        total, steps = self._loss_sum(), 0
         for start in range(0, data.shape[0] - bs + 1, bs):
-            batch = data[start : start + bs].to(self.device)  # (B, T)
+            batch = data[start : start + bs]  # (B, T)
             loss = self.generator.weighted_nll(
                 batch, torch.full(batch.shape, 1.0 / batch.numel(), device=self.device)
             )
             self._g_update(self.mle_opt, loss)
-            losses.append(loss.item())
-        return sum(losses) / max(len(losses), 1)
+            total.add_(loss.detach().double())
+            steps += 1
+        return total.item() / max(steps, 1)  # the epoch's one host sync
+
+    def _loss_sum(self) -> torch.Tensor:
+        """A float64 device scalar that step losses are added to in step order: the sum is
+        Python's sum of the float32 losses bit for bit, and reading it is one sync."""
+        return torch.zeros((), dtype=torch.float64, device=self.device)
 
     def ss_epoch(self, data: torch.Tensor, epoch: int) -> tuple[float, float]:
         """One scheduled-sampling pass over data (n, T) in whole batches, with the MLE
@@ -121,23 +128,27 @@ class Learner:
         self.generator.train()
         bs, t = cfg.schedule.batch_size, cfg.generator.seq_len
         run_coin = official_ss_coin(cfg.seed)
-        losses = []
+        data = data.to(self.device)
+        total, steps = self._loss_sum(), 0
         for i, start in enumerate(range(0, data.shape[0] - bs + 1, bs)):
-            batch = data[start : start + bs].to(self.device)  # (B, T)
+            batch = data[start : start + bs]  # (B, T)
             if ss.coin == "per_run":
                 coins = torch.full((bs, t - 1), run_coin, dtype=torch.float64)
             else:
                 coins = uniforms((bs, t - 1), cfg.seed, "ss-coin", epoch, i)  # (B, T-1)
-            use_true = (coins < eps).to(self.device)
+            use_true = coins < eps  # (B, T-1) on the CPU: deciding costs no device sync
             inputs = None
             if not bool(use_true.all()):
                 u = uniforms((bs, t - 1), cfg.seed, "ss-draw", epoch, i)  # (B, T-1)
-                inputs = self.generator.mixed_inputs(batch, use_true, u.to(self.device))
+                inputs = self.generator.mixed_inputs(
+                    batch, use_true.to(self.device), u.to(self.device)
+                )
             weights = torch.full(batch.shape, 1.0 / batch.numel(), device=self.device)
             loss = self.generator.weighted_nll(batch, weights, inputs)
             self._g_update(self.mle_opt, loss)
-            losses.append(loss.item())
-        return sum(losses) / max(len(losses), 1), eps
+            total.add_(loss.detach().double())
+            steps += 1
+        return total.item() / max(steps, 1), eps
 
     def pg_step(self, samples: torch.Tensor, rewards: torch.Tensor) -> float:
         """One policy-gradient step on samples (B, T) with rewards Q (B, T)."""

@@ -90,16 +90,14 @@ class Trainer:
         """``rounds`` x (fresh negatives from G, ``d_epochs`` on pos + neg); last round's stats.
 
         All negatives come from the same G (D training does not change G), so they are
-        drawn in one pool call: one publish, one fan-out to the workers.
+        asked for at once: one publish, one fan-out, and workers that run apart from the
+        learner draw round j+1's while D trains on round j's.
         """
         self.publish()
-        n = self.n_generated
-        negatives = self.pool.sample(n * rounds, f"negatives/{stream}", step)  # (rounds * n, T)
+        parts = self.pool.sample_parts(self.n_generated, rounds, f"negatives/{stream}", step)
         stats: dict[str, float] = {}
-        for j in range(rounds):
-            stats = self.learner.d_round(
-                self.positives, negatives[j * n : (j + 1) * n], stream, step, j
-            )
+        for j, negatives in enumerate(parts):  # (n, T) each
+            stats = self.learner.d_round(self.positives, negatives, stream, step, j)
         return stats
 
     # ------------------------------------------------------------------ units

@@ -123,8 +123,13 @@ class Discriminator(nn.Module):
 
     # ------------------------------------------------------------------ scoring
     @torch.no_grad()
-    def prob_real(self, seqs: torch.Tensor, batch_size: int = SCORE_CHUNK_ROWS) -> torch.Tensor:
-        """P(real) for seqs (B, T) -> (B,) float32, never with dropout (the rewards' definition)."""
+    def prob_real(self, seqs: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+        """P(real) for seqs (B, T) -> (B,) float32, never with dropout (the rewards' definition).
+
+        In chunks of ``batch_size`` rows; by default ``SCORE_CHUNK_ROWS`` on a CPU (cache)
+        and all rows at once on a GPU (launches)."""
+        if batch_size is None:
+            batch_size = SCORE_CHUNK_ROWS if seqs.device.type == "cpu" else max(len(seqs), 1)
         outs = [self._prob_from_pooled(self._pooled(chunk)) for chunk in seqs.split(batch_size)]
         return torch.cat(outs) if outs else seqs.new_zeros(0, dtype=torch.float32)
 

@@ -156,13 +156,17 @@ class LSTMPolicy(nn.Module):
     def draw(self, hidden: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Samples one token per row of hidden (R, H) with uniforms u (R,) -> (R,).
 
-        Rows go in chunks so each (chunk, V) block of logits stays in cache from the GEMM
-        through the sampler.
+        On a CPU rows go in chunks so each (chunk, V) block of logits stays in cache from
+        the GEMM through the sampler; a GPU takes all rows at once (a chunk is ~10 kernel
+        launches whatever its size, and launches are what bound it). Rows are independent,
+        so the chunking changes no token.
         """
-        out = torch.empty(hidden.shape[0], dtype=torch.long, device=hidden.device)
+        rows = hidden.shape[0]
+        out = torch.empty(rows, dtype=torch.long, device=hidden.device)
         w = self._output_with_bias()  # (V, H+1), built once for all chunks
-        for start in range(0, hidden.shape[0], DRAW_CHUNK_ROWS):
-            sl = slice(start, start + DRAW_CHUNK_ROWS)
+        chunk = DRAW_CHUNK_ROWS if hidden.device.type == "cpu" else max(rows, 1)
+        for start in range(0, rows, chunk):
+            sl = slice(start, start + chunk)
             out[sl] = sample_from_logits(self._logits(hidden[sl], w), u[sl])
         return out
 
