@@ -30,10 +30,13 @@ class WorkerSpec:
     device: str  # run.device: cpu | cuda | auto
     reward: Literal["discriminator", "bleu"] = "discriminator"
     tf32: bool = False  # run.tf32
+    cuda_graphs: bool = True  # run.cuda_graphs: sampling and D-scored rollouts as graph replays
 
     @classmethod
     def of(cls, cfg: Config, reward: Literal["discriminator", "bleu"]) -> WorkerSpec:
-        return cls(cfg.seed, cfg.generator, cfg.discriminator, cfg.run.device, reward, cfg.run.tf32)
+        r = cfg.run
+        return cls(cfg.seed, cfg.generator, cfg.discriminator, r.device, reward, r.tf32,
+                   r.cuda_graphs)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ class DiscriminatorScorer:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         dense = samples.device.type != "cpu" if self.dense is None else self.dense
         score = score_all if dense else score_rollouts
-        with torch.autocast(samples.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+        # no weight-cast cache on a GPU: a CUDA graph may capture this call (graphed.py)
+        with torch.autocast(samples.device.type, dtype=torch.bfloat16, enabled=self.bf16,
+                            cache_enabled=not dense):  # fmt: skip
             return score(self.disc, samples, completions)  # (T-1, R, B), (B,)
 
 

@@ -20,6 +20,7 @@ import torch
 
 from ..infra.malloc import keep_freed_memory
 from ..models.build import build_discriminator, build_generator, resolve_device
+from ..models.graphed import GraphedFunction
 from ..seeding import uniforms
 from .messages import (
     RolloutShard,
@@ -72,6 +73,11 @@ class RolloutWorker:
             if not references:
                 raise ValueError("BLEU rewards: the workers need the BLEU references")
             self.score = BleuReward(references)
+        # on CUDA, graph replays (BLEU scores on the host, so its rollouts stay eager)
+        self._sample = GraphedFunction(self.generator.sample, self.device, spec.cuda_graphs)
+        self._reward_sums = GraphedFunction(
+            self._rollout_reward_sums, self.device, spec.cuda_graphs and spec.reward != "bleu"
+        )
         self.version = -1
 
     def describe(self) -> dict[str, Any]:
@@ -116,10 +122,15 @@ class RolloutWorker:
                 for r in range(shard.rollout_start, shard.rollout_end)
             ]
         )  # (R, T-1, b, T)
-        samples = samples.to(self.device)
-        sums, moments, final = rollout_reward_sums(self.rollout_policy, self.score, samples, u)
+        sums, moments, final = self._reward_sums(samples.to(self.device), u)
         final_cpu = final.cpu() if shard.scores_final else None
         return ShardResult(version, shard, sums.cpu(), moments.cpu(), final_cpu)
+
+    def _rollout_reward_sums(
+        self, samples: torch.Tensor, u: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """samples (b, T), u (R, T-1, b, T) -> reward sums, moments, final (rollout.py)."""
+        return rollout_reward_sums(self.rollout_policy, self.score, samples, u)
 
     def sample(self, version: int, shards: Sequence[SampleShard]) -> tuple[int, torch.Tensor]:
         """Draws the sequences of consecutive shards as one batch -> (version, (n, T) on CPU).
@@ -129,4 +140,4 @@ class RolloutWorker:
         self._check(version)
         seq_len = self.spec.generator.seq_len
         u = torch.cat([sample_uniforms(self.spec.seed, s, seq_len) for s in shards])  # (n, T)
-        return version, self.generator.sample(u).cpu()
+        return version, self._sample(u).cpu()

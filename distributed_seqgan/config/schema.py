@@ -228,7 +228,8 @@ class RunConfig:
     # there is on). No effect on CPU.
     tf32: bool = False
     # On CUDA, each pass of a D retraining round is one CUDA graph replay (captured after
-    # the first round) instead of a launch per kernel; off: every step eager. No effect on
+    # the first round) instead of a launch per kernel, and so are sampling and D-scored
+    # rollouts (per call shape, models/graphed.py); off: every kernel eager. No effect on
     # CPU. Dropout masks may be drawn differently from the eager path (docs/benchmarks.md).
     cuda_graphs: bool = True
 

@@ -34,6 +34,7 @@ from ..errors import DataError
 from ..infra import checkpoint
 from ..models import Discriminator, LSTMPolicy
 from ..models.build import build_discriminator, build_generator, resolve_device
+from ..models.graphed import GraphedFunction
 from ..seeding import derive_seed, official_ss_coin, uniforms
 from ..seeding import generator as keyed_generator
 from .d_round import DRound
@@ -87,6 +88,7 @@ class Learner:
             d_params, lr=cfg.discriminator.lr, fused=True, capturable=graphs
         )
         self.d_rounds = DRound(self.discriminator, self.d_opt, cfg.discriminator.bf16_train, graphs)
+        self._sample = GraphedFunction(self.generator.sample, self.device, graphs)
         self.updates = 0
 
     # ------------------------------------------------------------------ generator
@@ -180,7 +182,7 @@ class Learner:
     def sample(self, u: torch.Tensor) -> torch.Tensor:
         """Samples len(u) sequences from G with uniforms u (n, T) -> (n, T) on CPU."""
         self.generator.eval()
-        return self.generator.sample(u).cpu()
+        return self._sample(u).cpu()
 
     # -------------------------------------------------------------- discriminator
     def d_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
