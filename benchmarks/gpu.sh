@@ -5,7 +5,7 @@
 #   PAPER_BUDGET_S=300 bash benchmarks/gpu.sh    # a longer slice of the paper schedule
 #   DEVICE=cpu PYTHON=.venv/bin/python bash benchmarks/gpu.sh   # its own logic on a CPU, tiny budgets
 # Steps, each written to one folder:
-#   1. tests/test_cuda.py: the CUDA-graph D rounds against the eager path
+#   1. tests/test_cuda.py: CUDA-graph D rounds, MLE epochs, sampling and rollouts against eager
 #   2. seqgan bench --device cuda: fp32 with and without CUDA graphs, bf16; D's
 #      formulations and the samplers (benchmarks/bench_d_formulations.py, bench_sampler.py)
 #   3. fast path vs eager path, event by event, on a shortened paper config (same seed);

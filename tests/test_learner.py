@@ -218,3 +218,25 @@ def test_d_round_with_one_sync_equals_step_by_step_training():
         assert torch.equal(fast.discriminator.output.weight, slow.discriminator.output.weight)
     assert fast.updates == slow.updates + 2 * 2 * (600 // 32)  # slow counted none
     assert not fast.discriminator.training
+
+
+def test_one_state_loaded_into_two_learners_gives_two_independent_learners():
+    """An optimizer keeps the tensors it is given, so without a copy two learners loaded
+    from one state would share Adam's moments and the second would train from the first's
+    updated ones: after loading, the same rounds must give the same weights."""
+    cfg, _, data = _setup()
+    pos, neg = data[:256], data[256:512].flip(1)
+    source = Learner(cfg)
+    source.d_round(pos, neg, "s", 0)
+    state = source.state_dict()
+    moments = state["d_opt"]["state"][0]["exp_avg"].clone()  # the source's own
+    first, second = Learner(cfg), Learner(cfg)
+    first.load_state_dict(state)
+    second.load_state_dict(state)
+    first.d_round(pos, neg, "t", 0)  # moves first's moments (and, if shared, second's)
+    second.d_round(pos, neg, "t", 0)
+    for p, q in zip(
+        first.discriminator.parameters(), second.discriminator.parameters(), strict=True
+    ):
+        assert torch.equal(p, q)
+    assert torch.equal(source.d_opt.state_dict()["state"][0]["exp_avg"], moments)

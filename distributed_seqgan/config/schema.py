@@ -227,10 +227,11 @@ class RunConfig:
     # Off (fp32) by default for fidelity, also for cuDNN convolutions (PyTorch's default
     # there is on). No effect on CPU.
     tf32: bool = False
-    # On CUDA, each pass of a D retraining round is one CUDA graph replay (captured after
-    # the first round) instead of a launch per kernel, and so are sampling and D-scored
-    # rollouts (per call shape, models/graphed.py); off: every kernel eager. No effect on
-    # CPU. Dropout masks may be drawn differently from the eager path (docs/benchmarks.md).
+    # On CUDA, each pass of a D retraining round and each MLE epoch is one CUDA graph
+    # replay (captured after the first, learning/captured.py) instead of a launch per
+    # kernel, and so are sampling and D-scored rollouts (per call shape, models/graphed.py);
+    # off: every kernel eager. No effect on CPU. Dropout masks may be drawn differently
+    # from the eager path (docs/benchmarks.md).
     cuda_graphs: bool = True
 
 

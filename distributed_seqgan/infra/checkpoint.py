@@ -5,6 +5,7 @@ says which file it is."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 import warnings
 import zipfile
@@ -44,7 +45,13 @@ def load(path: Path) -> dict[str, Any]:
 
 def restore(module: torch.nn.Module | torch.optim.Optimizer, state: Any, what: str) -> None:
     """``module.load_state_dict(state)``, with a checkpoint that does not fit the config
-    (other sizes: was the config edited?) said in one line."""
+    (other sizes: was the config edited?) said in one line.
+
+    An optimizer keeps the very tensors it is given where their dtype and device already
+    fit, so one state loaded into two optimizers would make them share (and both update)
+    their moments: it gets a copy."""
+    if isinstance(module, torch.optim.Optimizer):
+        state = copy.deepcopy(state)
     try:
         module.load_state_dict(state)
     except (RuntimeError, KeyError, ValueError, TypeError) as exc:

@@ -16,6 +16,7 @@ Update rules follow the official code exactly:
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from ..models.graphed import GraphedFunction
 from ..seeding import derive_seed, official_ss_coin, uniforms
 from ..seeding import generator as keyed_generator
 from .d_round import DRound
+from .mle_passes import MLEPasses
 
 
 def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -79,41 +81,45 @@ class Learner:
         if self.delayed:  # a copy that trails G
             self.rollout_policy = copy.deepcopy(self.generator).eval()
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
-        self.mle_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
-        self.pg_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
-        # capturable: its step counter stays on the device, as a CUDA graph replay needs
+        # capturable: the step counter stays on the device, as a CUDA graph replay needs
         graphs = cfg.run.cuda_graphs and self.device.type == "cuda"
+        self.mle_opt = torch.optim.Adam(
+            g_params, lr=cfg.generator.lr, fused=True, capturable=graphs
+        )
+        self.pg_opt = torch.optim.Adam(g_params, lr=cfg.generator.lr, fused=True)
         d_params = self.discriminator.parameters()
         self.d_opt = torch.optim.Adam(
             d_params, lr=cfg.discriminator.lr, fused=True, capturable=graphs
         )
         self.d_rounds = DRound(self.discriminator, self.d_opt, cfg.discriminator.bf16_train, graphs)
+        self.mle_passes = MLEPasses(
+            self.generator, functools.partial(self._g_step, self.mle_opt), graphs
+        )
         self._sample = GraphedFunction(self.generator.sample, self.device, graphs)
         self.updates = 0
 
     # ------------------------------------------------------------------ generator
-    def _g_update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    def _g_step(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """Backward, global-norm clipping, Adam: no host sync, so a graph can capture it."""
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.cfg.generator.grad_clip)
         opt.step()
+
+    def _g_update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        self._g_step(opt, loss)
         self.updates += 1
 
     def mle_epoch(self, data: torch.Tensor) -> float:
-        """One pass over data (n, T) in order, in whole batches; returns the mean loss."""
+        """One pass over data (n, T) in order, in whole batches; returns the mean loss.
+        One host sync; on CUDA with graphs, epochs after the first are one replay."""
         self.generator.train()
         bs = self.cfg.schedule.batch_size
-        data = data.to(self.device)  # once per epoch, not once per batch
-        total, steps = self._loss_sum(), 0
-        for start in range(0, data.shape[0] - bs + 1, bs):
-            batch = data[start : start + bs]  # (B, T)
-            loss = self.generator.weighted_nll(
-                batch, torch.full(batch.shape, 1.0 / batch.numel(), device=self.device)
-            )
-            self._g_update(self.mle_opt, loss)
-            total.add_(loss.detach().double())
-            steps += 1
-        return total.item() / max(steps, 1)  # the epoch's one host sync
+        steps = len(data) // bs
+        self.mle_passes.capture_if_ready((data,), bs)
+        (loss_sum,) = self.mle_passes.run([(data.to(self.device),)], bs)  # data moved once
+        self.updates += steps
+        return loss_sum / max(steps, 1)
 
     def _loss_sum(self) -> torch.Tensor:
         """A float64 device scalar that step losses are added to in step order: the sum is
@@ -202,7 +208,7 @@ class Learner:
         pooled_x = torch.cat([positives, negatives])  # (P + N, T)
         pooled_y = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))]).long()
         self.discriminator.train()  # dropout on, also in a graph captured now
-        self.d_rounds.capture_if_ready(tuple(pooled_x.shape), bs)  # CUDA graphs: once
+        self.d_rounds.capture_if_ready((pooled_x, pooled_y), bs)  # CUDA graphs: once
         shuffle = keyed_generator(cfg.seed, f"d-shuffle/{stream}", *key)
         torch.manual_seed(derive_seed(cfg.seed, f"d-dropout/{stream}", *key))  # dropout masks
         passes = []  # each pass's (x (P + N, T), y (P + N,)) on the device, in its order
@@ -250,5 +256,6 @@ class Learner:
             if name not in state:
                 raise DataError(f"the checkpoint has no {name} state")
             checkpoint.restore(module, state[name], f"the checkpoint's {name}")
-        self.d_rounds.invalidate()  # D's Adam state tensors are new ones
+        self.d_rounds.invalidate()  # the Adam state tensors are new ones
+        self.mle_passes.invalidate()
         self.updates += 1
