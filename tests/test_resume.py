@@ -126,19 +126,15 @@ def test_a_pool_giving_up_between_two_d_rounds_resumes_exactly(tmp_path):
     two = ["schedule.d_steps=2"]
     ref = train(load_config(SMOKE, [*two, f"run.out_dir={tmp_path}", "run.name=ref"]), quiet=True)
     cfg = load_config(SMOKE, [*two, f"run.out_dir={tmp_path}", "run.name=cut"])
-    task, cfg = build_task(cfg)
-    run_dir = tmp_path / "cut"
-    run_dir.mkdir()
-    dump_config(cfg, run_dir / "config.yaml")
-    pool = FailingPool(make_pool(cfg), "sample", "negatives/adversarial", 1)
-    logger = RunLogger(run_dir, quiet=True)
     with pytest.raises(WorkerPoolError):
-        Trainer(cfg, Learner(cfg), pool, task, logger, run_dir).run()
-    logger.close()
-    state = checkpoint.load(run_dir / "checkpoints" / "interrupted.pt")
+        train(
+            cfg, quiet=True, pool=FailingPool(make_pool(cfg), "sample", "negatives/adversarial", 1)
+        )
+    cut = tmp_path / "cut"
+    state = checkpoint.load(cut / "checkpoints" / "interrupted.pt")
     assert (state["phase"], state["step"]) == ("adversarial", 1)
-    resume(run_dir, quiet=True)
-    _assert_same_run(run_dir, ref)
+    resume(cut, quiet=True)
+    _assert_same_run(cut, ref)
 
 
 def test_a_run_killed_during_mle_resumes_from_its_latest_checkpoint(reference, tmp_path):
