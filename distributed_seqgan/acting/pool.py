@@ -126,6 +126,12 @@ def plan_sample_calls(
     return SamplePlan(n, parts, calls, needed)
 
 
+def sampling_batch(sample_batch: int | None, sample_chunk: int, on_gpu: bool) -> int | None:
+    """Rows per sampling call: ``pool.sample_batch`` when set; else one cache-sized shard
+    per call on CPU workers, and None (each part split evenly over the workers) on GPUs."""
+    return sample_batch or (None if on_gpu else sample_chunk)
+
+
 def cut_parts(
     plan: SamplePlan, results: Iterator[tuple[int, torch.Tensor]], version: int
 ) -> Iterator[torch.Tensor]:
@@ -193,8 +199,9 @@ class LocalPool:
             raise ValueError("LocalPool needs at least one worker")
         self.workers = workers
         self.sample_chunk = sample_chunk
-        on_gpu = workers[0].device.type != "cpu"
-        self.sample_batch = sample_batch if sample_batch or on_gpu else sample_chunk
+        self.sample_batch = sampling_batch(
+            sample_batch, sample_chunk, on_gpu=workers[0].device.type != "cpu"
+        )
         self.version = -1
         self.stats = {"worker_restarts": 0, "retried_shards": 0}  # never fail in process
 

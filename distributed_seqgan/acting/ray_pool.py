@@ -12,8 +12,9 @@ distribution:
   once and handed back part by part: the actors draw the later parts while the learner
   trains on the first.
 - Faults: a shard whose actor died, or whose actor finishes nothing for
-  ``ray.shard_timeout_s`` while the pool waits on it (a hung worker: the actor is killed), is retried on the restarted actor or on a healthy one. The
-  actor first gets the current weights. Shards are pure functions of (version, samples,
+  ``ray.shard_timeout_s`` while the pool waits on it (a hung worker: the actor is
+  killed), is retried on the restarted actor or on a healthy one. The actor first gets
+  the current weights. Shards are pure functions of (version, samples,
   spec), so a retry changes no number, and each shard's result is used exactly once.
   When Ray cannot restart an actor any more (``ray.max_restarts``), :class:`WorkerPoolError`
   stops the run; the trainer then writes a checkpoint.
@@ -48,6 +49,7 @@ from .pool import (
     plan_rollout_shards,
     plan_sample_calls,
     reward_variance,
+    sampling_batch,
 )
 from .worker import RolloutWorker
 
@@ -264,7 +266,7 @@ class RayPool:
 
     def sample_parts(self, n: int, parts: int, stream: str, step: int) -> Iterator[torch.Tensor]:
         p = self.cfg.pool
-        batch = p.sample_batch or (None if self.cfg.ray.gpus_per_worker else p.sample_chunk)
+        batch = sampling_batch(p.sample_batch, p.sample_chunk, bool(self.cfg.ray.gpus_per_worker))
         plan = plan_sample_calls(n, parts, p.sample_chunk, batch, len(self.actors), stream, step)
         version = self.version
         calls = [(lambda a, c=c: a.sample.remote(version, c)) for c in plan.calls]
