@@ -6,8 +6,8 @@
 #   DEVICE=cpu PYTHON=.venv/bin/python bash benchmarks/gpu.sh   # its own logic on a CPU, tiny budgets
 # Steps, each written to one folder:
 #   1. tests/test_cuda.py: CUDA-graph D rounds, MLE epochs, sampling and rollouts against eager
-#   2. seqgan bench --device cuda: fp32 with and without CUDA graphs, bf16; D's
-#      formulations and the samplers (benchmarks/bench_d_formulations.py, bench_sampler.py)
+#   2. seqgan bench --device cuda: fp32 with and without CUDA graphs, bf16, D as padded
+#      GEMMs (discriminator.formulation=gemm); D's formulations and the samplers (benchmarks/bench_d_formulations.py, bench_sampler.py)
 #   3. fast path vs eager path, event by event, on a shortened paper config (same seed);
 #      3b. with Ray installed: 2 Ray workers x 0.5 GPU against local mode, events and time;
 #      an iteration's D rounds with negatives drawn first vs part by part (bench_overlap.py)
@@ -57,6 +57,8 @@ if [ "$DEVICE" = cuda ]; then
   # the adversarial iteration only in the default run: it is 5 D rounds + one G step
   "${SEQGAN[@]}" bench --device cuda "${BENCH[@]}" --quick --set run.cuda_graphs=false 2>&1 | tee -a "$RES/gpu.log"
   "${SEQGAN[@]}" bench --device cuda "${BENCH[@]}" --quick --bf16 2>&1 | tee -a "$RES/gpu.log"
+  # D as three padded GEMMs instead of 12 convolutions (AUTO_FORMULATION's CUDA entry)
+  "${SEQGAN[@]}" bench --device cuda "${BENCH[@]}" --quick --set discriminator.formulation=gemm 2>&1 | tee -a "$RES/gpu.log"
 fi
 
 if [ "$DEVICE" = cuda ]; then  # D's formulations and the samplers side by side on this GPU

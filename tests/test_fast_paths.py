@@ -3,6 +3,8 @@ several shapes."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -91,36 +93,43 @@ def _plain_features(d, seqs: torch.Tensor) -> torch.Tensor:
     return gate * torch.relu(lin) + (1 - gate) * h
 
 
-def _disc(vocab: int, sizes: tuple[int, ...], seed: int):
+FORMULATIONS = [("conv", 1), ("gemm", 1), ("gemm", 2), ("gemm", 3)]  # (formulation, groups)
+
+
+def _disc(vocab: int, sizes: tuple[int, ...], seed: int, form: tuple[str, int] = ("auto", 3)):
     from distributed_seqgan.models import Discriminator
 
-    d = Discriminator(vocab, 8, sizes, tuple(3 + 2 * i for i in range(len(sizes))), 0.25, 0.2)
+    counts = tuple(3 + 2 * i for i in range(len(sizes)))
+    d = Discriminator(vocab, 8, sizes, counts, 0.25, 0.2, form[0], form[1])
     d.reset_parameters_official(torch.Generator().manual_seed(seed))
     return d.eval()
 
 
+@pytest.mark.parametrize("form", FORMULATIONS)
 @pytest.mark.parametrize(
     ("vocab", "seq_len", "sizes"),
-    [(30, 5, (1, 2, 5)), (100, 12, (1, 3, 4, 12)), (50, 20, (2, 15, 20))],
+    [(30, 5, (1, 2, 5)), (100, 12, (1, 3, 4, 12)), (50, 20, (2, 15, 20)), (40, 9, (4, 1, 9, 2))],
 )
-def test_discriminator_features_equal_plain_formulation(vocab, seq_len, sizes):
-    d = _disc(vocab, sizes, seq_len)
+def test_discriminator_features_equal_plain_formulation(vocab, seq_len, sizes, form):
+    d = _disc(vocab, sizes, seq_len, form)
     seqs = torch.randint(0, vocab, (37, seq_len), generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(d.features(seqs), _plain_features(d, seqs), rtol=1e-5, atol=1e-5)
     plain = torch.softmax(d.output(_plain_features(d, seqs)), dim=-1)[:, 1]
     torch.testing.assert_close(d.prob_real(seqs), plain, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("form", FORMULATIONS)
 @pytest.mark.parametrize(
     ("vocab", "seq_len", "sizes"),
     [(30, 5, (1, 2, 5)), (100, 12, (1, 3, 4, 12)), (50, 20, (2, 15, 20)), (3, 10, (1, 2, 3))],
 )
-def test_discriminator_gradients_equal_plain_formulation(vocab, seq_len, sizes):
-    """D training differentiates the fast formulation (channels-last conv2d, max_pool2d
-    before ReLU, one highway GEMM): its gradients must be the plain network's. A 3-token
-    vocabulary makes many windows identical, hence tied: max_pool2d gives one of them the
-    whole gradient where amax splits it, which must come to the same up to rounding."""
-    d = _disc(vocab, sizes, seq_len + 1)
+def test_discriminator_gradients_equal_plain_formulation(vocab, seq_len, sizes, form):
+    """D training differentiates the fast formulations (channels-last conv2d or padded
+    GEMMs, max before ReLU, one highway GEMM): their gradients must be the plain network's.
+    A 3-token vocabulary makes many windows identical, hence tied: max_pool2d and max give
+    one of them the whole gradient where amax splits it, which must come to the same up to
+    rounding."""
+    d = _disc(vocab, sizes, seq_len + 1, form)
     seqs = torch.randint(0, vocab, (29, seq_len), generator=torch.Generator().manual_seed(2))
     upstream = torch.randn(29, d.num_features, generator=torch.Generator().manual_seed(3))
     params = [p for p in d.parameters()]
@@ -133,6 +142,43 @@ def test_discriminator_gradients_equal_plain_formulation(vocab, seq_len, sizes):
             assert f is None, name
             continue
         torch.testing.assert_close(f, p, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_auto_formulation_is_the_conv_one_on_cpu():
+    """configs leave ``discriminator.formulation: auto``; on CPU that must stay exactly the
+    measured CPU choice, so CPU numbers do not move."""
+    auto, conv = _disc(50, (1, 3, 20), 4, ("auto", 3)), _disc(50, (1, 3, 20), 4, ("conv", 3))
+    seqs = torch.randint(0, 50, (16, 20), generator=torch.Generator().manual_seed(5))
+    assert torch.equal(auto.features(seqs), conv.features(seqs))
+
+
+def _padded_cost(runs, widths, counts, seq_len) -> int:
+    """Multiply-adds per embedding dim of padded GEMM runs, written out independently."""
+    return sum(
+        sum(counts[a:b]) * max(widths[a:b]) * (seq_len - min(widths[a:b]) + 1) for a, b in runs
+    )
+
+
+def _least_cost_by_brute_force(widths, counts, seq_len, groups) -> int:
+    n = len(widths)
+    return min(
+        _padded_cost(list(itertools.pairwise((0, *cuts, n))), widths, counts, seq_len)
+        for g in range(1, min(groups, n) + 1)
+        for cuts in itertools.combinations(range(1, n), g - 1)
+    )
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3, 5])
+def test_gemm_runs_cover_the_filters_in_order_at_least_cost(groups):
+    from distributed_seqgan.models.discriminator import gemm_runs
+
+    widths = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20]  # the paper's D
+    counts = [100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160]
+    runs = gemm_runs(widths, counts, 20, groups)
+    assert runs[0][0] == 0 and runs[-1][1] == len(widths) and len(runs) <= groups
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(runs))  # contiguous, in order
+    want = _least_cost_by_brute_force(widths, counts, 20, groups)
+    assert _padded_cost(runs, widths, counts, 20) == want
 
 
 @pytest.mark.parametrize(("seq_len", "sizes"), [(6, (1, 2, 6)), (20, (1, 2, 3, 5, 10, 15, 20))])

@@ -160,6 +160,8 @@ def write_log(
     preamble = (
         f"torch {torch.__version__} · {dev} · {describe_ceilings(ceilings)} · bf16 rewards "
         f"{'on' if d.bf16_rewards else 'off'}, bf16 D training {'on' if d.bf16_train else 'off'}"
+        f", D formulation {d.formulation}"
+        + (f" ({d.gemm_groups} GEMM runs)" if d.formulation == "gemm" else "")
     )
     if on_gpu:
         r = cfg.run

@@ -115,6 +115,11 @@ class DiscriminatorConfig:
     # output layer stay fp32 (accuracy: docs/benchmarks.md)
     bf16_rewards: bool = False
     bf16_train: bool = False
+    # how the convolutions + max-pool are computed (models/discriminator.py): "conv" (one
+    # convolution per filter size), "gemm" (filter sizes in gemm_groups runs, one padded GEMM
+    # each: fewer, larger kernels) or "auto" (per device, by measurement: conv on CPU)
+    formulation: Literal["auto", "conv", "gemm"] = "auto"
+    gemm_groups: int = _f(3, ge=1)
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,7 @@ def parameter_counts(g: GeneratorConfig, d: DiscriminatorConfig) -> tuple[int, i
     allocated, so a size that would not fit can still be counted)."""
     with torch.device("meta"):
         gen = LSTMPolicy(g.vocab_size, g.emb_dim, g.hidden_dim, g.seq_len, g.start_token)
-        disc = Discriminator(
-            g.vocab_size, d.emb_dim, d.filter_sizes, d.num_filters, d.dropout, d.l2_reg
-        )
+        disc = _discriminator(d, g.vocab_size)
     return sum(p.numel() for p in gen.parameters()), sum(p.numel() for p in disc.parameters())
 
 
@@ -48,7 +46,14 @@ def build_generator(g: GeneratorConfig, seed: int) -> LSTMPolicy:
     return model
 
 
+def _discriminator(d: DiscriminatorConfig, vocab_size: int) -> Discriminator:
+    return Discriminator(
+        vocab_size, d.emb_dim, d.filter_sizes, d.num_filters, d.dropout, d.l2_reg,
+        d.formulation, d.gemm_groups,
+    )  # fmt: skip
+
+
 def build_discriminator(d: DiscriminatorConfig, vocab_size: int, seed: int) -> Discriminator:
-    model = Discriminator(vocab_size, d.emb_dim, d.filter_sizes, d.num_filters, d.dropout, d.l2_reg)
+    model = _discriminator(d, vocab_size)
     model.reset_parameters_official(keyed_generator(seed, "discriminator-init"))
     return model

@@ -15,6 +15,14 @@ Formulation choices (measured in docs/benchmarks.md):
 - the highway's transform and gate are one (F, 2F) GEMM;
 - :meth:`score_with_known_prefix` reuses the conv windows that lie inside a prefix the
   sequences share with an already-embedded sample: the rollout hot path.
+
+``formulation`` picks how the convolutions + max-pool of training and whole-row scoring
+are computed: ``conv`` as above (one convolution per filter size), or ``gemm``: the filter
+sizes split into ``gemm_groups`` runs, each run one GEMM over windows as wide as its widest
+filter (narrower filters zero-padded, windows past a filter's end masked out of the max).
+``gemm`` computes more FLOPs in fewer, larger kernels, for devices where launches and
+small kernels dominate; both are the same function up to float rounding (a test).
+``auto`` takes ``AUTO_FORMULATION``'s entry for the device the input lies on.
 """
 
 from __future__ import annotations
@@ -26,6 +34,11 @@ import torch.nn.functional as F
 from torch import nn
 
 SCORE_CHUNK_ROWS = 4096
+# formulation per device type for ``formulation="auto"``, chosen by measurement
+# (benchmarks/bench_d_formulations.py, docs/benchmarks.md); CUDA has no measurement yet
+# (benchmarks/gpu.sh times both), so it keeps the CPU's choice
+AUTO_FORMULATION = {"cpu": "conv", "cuda": "conv"}
+FORMULATIONS = ("auto", "conv", "gemm")
 
 
 def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
@@ -42,10 +55,18 @@ class Discriminator(nn.Module):
         num_filters: tuple[int, ...],
         dropout: float,
         l2_reg: float,
+        formulation: str = "auto",
+        gemm_groups: int = 3,
     ) -> None:
         super().__init__()
+        if formulation not in FORMULATIONS:
+            raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
         self.dropout = dropout
         self.l2_reg = l2_reg
+        self.formulation = formulation
+        self.gemm_groups = gemm_groups
+        self._groups: dict[int, list[tuple[int, int]]] = {}  # seq_len -> filter index runs
+        self._masks: dict[tuple, torch.Tensor] = {}  # gemm's past-the-end windows, per shape
         self.embedding = nn.Embedding(vocab_size, emb_dim)
         self.convs = nn.ModuleList(
             nn.Conv1d(emb_dim, n, kernel_size=k)
@@ -136,7 +157,56 @@ class Discriminator(nn.Module):
     def _pooled(self, seqs: torch.Tensor) -> torch.Tensor:
         """Max-pooled conv features before ReLU: seqs (B, T) -> (B, F)."""
         emb = self.embedding(seqs)  # (B, T, E)
-        return torch.cat([self._conv_max(conv, emb) for conv in self.convs], dim=1)  # (B, F)
+        form = self.formulation
+        if form == "auto":
+            form = AUTO_FORMULATION.get(emb.device.type, "conv")
+        if form == "gemm":
+            runs = self._groups.get(emb.shape[1])
+            if runs is None:
+                runs = self._groups[emb.shape[1]] = gemm_runs(
+                    [c.kernel_size[0] for c in self.convs],
+                    [c.out_channels for c in self.convs],
+                    emb.shape[1],
+                    self.gemm_groups,
+                )
+            parts = [self._gemm_max(a, b, emb) for a, b in runs]
+        else:
+            parts = [self._conv_max(conv, emb) for conv in self.convs]
+        return torch.cat(parts, dim=1)  # (B, F)
+
+    def _gemm_max(self, a: int, b: int, emb: torch.Tensor) -> torch.Tensor:
+        """Max over windows of convs a..b-1 as one GEMM: emb (B, T, E) -> (B, n), before
+        ReLU, n = their filters. Windows are ``k_max`` wide (each filter's weight
+        zero-padded to it, the embedding zero-padded at the end), one per start position a
+        filter of the run can use; a filter's windows past its last valid start are masked
+        out. The max is ``max`` with indices, whose backward sends the gradient to one
+        window, like ``max_pool2d``'s."""
+        convs = self.convs[a:b]
+        batch, t, e = emb.shape
+        widths = [c.kernel_size[0] for c in convs]
+        k_max, k_min = max(widths), min(widths)
+        starts = t - k_min + 1  # start positions the narrowest filter has
+        win = F.pad(emb, (0, 0, 0, k_max - k_min)).unfold(1, k_max, 1)  # (B, P, E, K)
+        weight = torch.cat([F.pad(c.weight, (0, k_max - c.kernel_size[0])) for c in convs])
+        bias = torch.cat([c.bias for c in convs])  # (n,)
+        out = F.linear(win.reshape(batch, starts, e * k_max), weight.flatten(1), bias)  # (B, P, n)
+        if k_max > k_min:
+            out = out.masked_fill(self._past_end(a, b, t, emb.device), float("-inf"))
+        return out.max(dim=1).values  # (B, n)
+
+    def _past_end(self, a: int, b: int, t: int, device: torch.device) -> torch.Tensor:
+        """(P, n) bool: start p lies past the last valid one of filter j of convs a..b-1.
+        Made once per shape and device (before any CUDA graph capture, whose first call
+        runs eagerly), so that a captured pass copies nothing from the host."""
+        key = (a, b, t, str(device))
+        mask = self._masks.get(key)
+        if mask is None:
+            last = [t - c.kernel_size[0] for c in self.convs[a:b] for _ in range(c.out_channels)]
+            starts = t - min(c.kernel_size[0] for c in self.convs[a:b]) + 1
+            mask = self._masks[key] = (
+                torch.arange(starts)[:, None] > torch.tensor(last)[None, :]
+            ).to(device)
+        return mask
 
     @torch.no_grad()
     def score_with_known_prefix(
@@ -179,3 +249,31 @@ class Discriminator(nn.Module):
                 pooled[chunk] = torch.cat(parts, dim=1).to(pooled.dtype)
         outs = [self._prob_from_pooled(p) for p in pooled.split(SCORE_CHUNK_ROWS)]
         return torch.cat(outs)
+
+
+def gemm_runs(
+    widths: list[int], counts: list[int], seq_len: int, groups: int
+) -> list[tuple[int, int]]:
+    """Splits the filters, in their order, into at most ``groups`` contiguous runs
+    [a, b) whose padded GEMMs compute the fewest multiply-adds in all: a run costs
+    (its filters) x (its widest width) x (start positions of its narrowest). Columns stay
+    in the convs' order, so the highway sees the features where ``conv`` puts them."""
+    n = len(widths)
+
+    def cost(a: int, b: int) -> int:
+        return sum(counts[a:b]) * max(widths[a:b]) * (seq_len - min(widths[a:b]) + 1)
+
+    # best[g][b]: (cost, cut) of the first b filters in g runs
+    inf = (float("inf"), 0)
+    best = [[inf] * (n + 1) for _ in range(groups + 1)]
+    best[0][0] = (0, 0)
+    for g in range(1, groups + 1):
+        for b in range(1, n + 1):
+            best[g][b] = min(((best[g - 1][a][0] + cost(a, b), a) for a in range(b)), default=inf)
+    g = min(range(1, groups + 1), key=lambda k: best[k][n][0])
+    runs, b = [], n
+    while b > 0:
+        a = best[g][b][1]
+        runs.append((a, b))
+        b, g = a, g - 1
+    return runs[::-1]
