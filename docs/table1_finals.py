@@ -8,6 +8,13 @@ t-interval of the mean, and each method against a reference by the difference of
 with Welch's interval, Welch's t-test and the exact permutation test over the runs.
 
     python docs/table1_finals.py [--csv docs/table1-runs.csv] [--reference SeqGAN] [--reference MLE]
+    python docs/table1_finals.py --add SeqGAN runs/seqgan-long-s91   # a finished run's finals
+
+``--add METHOD RUN_DIR`` (repeatable) reads a run directory with the report's own loader,
+keeps its config.yaml and metrics.jsonl in docs/runs/<name>/ and appends its row: end =
+the last evaluation's NLL-oracle, best = the lowest after initialisation and the step it
+came at, NLL-test at the end, wall = seconds of logged work over every process that wrote
+to the run (``seqgan resume`` restarts the clock).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -22,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from distributed_seqgan.report.run_level import compare, mean_ci
+from distributed_seqgan.report.runs import load_run
 
 VALUES = ("end", "best", "nll_test")
 
@@ -72,11 +81,45 @@ def comparisons(by: dict[str, list[dict[str, str]]], reference: str) -> list[str
     return lines
 
 
+def finals_row(method: str, run_dir: Path, record: Path) -> dict[str, str]:
+    """One run's CSV row, from its evaluations (initialisation left out)."""
+    run = load_run(run_dir)
+    evals = [e for e in run.evals if e.phase != "init"]
+    end, best = evals[-1], min(evals, key=lambda e: e.metrics["nll_oracle"])
+    return {
+        "method": method, "run": run_dir.name, "end": f"{end.metrics['nll_oracle']:.4f}",
+        "best": f"{best.metrics['nll_oracle']:.4f}", "best_at": str(best.step),
+        "nll_test": f"{end.metrics['nll_test']:.4f}", "wall_s": f"{run.wall_s:.0f}",
+        "record": str(record),
+    }  # fmt: skip
+
+
+def add_run(csv_path: Path, method: str, run_dir: Path) -> dict[str, str]:
+    """Keeps the run's record beside the CSV (docs/runs/<name>/) and appends its row;
+    a run already in the CSV is an error, not a second row."""
+    if any(r["run"] == run_dir.name for rows in load(csv_path).values() for r in rows):
+        raise SystemExit(f"table1_finals: {run_dir.name} is already in {csv_path}")
+    record = csv_path.parent / "runs" / run_dir.name
+    record.mkdir(parents=True, exist_ok=True)
+    for name in ("config.yaml", "metrics.jsonl"):
+        shutil.copyfile(run_dir / name, record / name)
+    row = finals_row(method, run_dir, record.relative_to(csv_path.parent.parent))
+    with csv_path.open() as f:
+        fields = next(csv.reader(f))
+    with csv_path.open("a", newline="") as f:
+        csv.DictWriter(f, fields, lineterminator="\n").writerow(row)
+    return row
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--csv", type=Path, default=Path(__file__).with_name("table1-runs.csv"))
     ap.add_argument("--reference", action="append", help="method to compare against (repeatable)")
+    ap.add_argument("--add", nargs=2, action="append", default=[], metavar=("METHOD", "RUN_DIR"),
+                    help="append a finished run's finals first (repeatable)")  # fmt: skip
     args = ap.parse_args(argv)
+    for method, run_dir in args.add:
+        print(f"added {add_run(args.csv, method, Path(run_dir))}")
     by = load(args.csv)
     refs = args.reference or ["SeqGAN"]
     unknown = [r for r in refs if r not in by]

@@ -103,3 +103,44 @@ def test_table1_finals_script_computes_rows_and_comparisons_from_its_csv(tmp_pat
     bad = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--reference", "SS"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "no runs of ['SS']" in bad.stderr
+
+
+def test_table1_finals_adds_a_run_from_its_directory(tmp_path):
+    """``--add METHOD RUN_DIR``: the run's record is kept beside the CSV and its row holds
+    the last and the lowest evaluation after initialisation and the wall time summed over
+    the processes that wrote the run (a resume restarts the clock); adding it twice fails."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    csv = docs / "table1-runs.csv"
+    csv.write_text("method,run,end,best,best_at,nll_test,wall_s,record\n")
+    run = tmp_path / "seqgan-long-s7"
+    run.mkdir()
+    shutil.copyfile(root / "docs" / "runs" / "seqgan-long-s90" / "config.yaml", run / "config.yaml")
+    events = [
+        ("eval", 0, 10.0, {"eval_phase": "init", "nll_oracle": 8.0, "nll_test": 9.9}),
+        ("mle", 0, 50.0, {"loss": 1.0}),
+        ("eval", 0, 60.0, {"eval_phase": "adversarial", "nll_oracle": 8.9, "nll_test": 9.1}),
+        ("eval", 5, 100.0, {"eval_phase": "adversarial", "nll_oracle": 8.7, "nll_test": 9.2}),
+        ("eval", 10, 30.0, {"eval_phase": "adversarial", "nll_oracle": 8.8, "nll_test": 9.3}),
+    ]  # the last one after a resume: its process's clock started at 0
+    with (run / "metrics.jsonl").open("w") as f:
+        for phase, step, t, rest in events:
+            f.write(json.dumps({"phase": phase, "step": step, "time_s": t, **rest}) + "\n")
+    script = [sys.executable, str(root / "docs" / "table1_finals.py"), "--csv", str(csv)]
+    res = subprocess.run([*script, "--add", "SeqGAN", str(run)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert csv.read_text().splitlines()[1] == (
+        "SeqGAN,seqgan-long-s7,8.8000,8.7000,5,9.3000,130,docs/runs/seqgan-long-s7"
+    )
+    assert (docs / "runs" / "seqgan-long-s7" / "metrics.jsonl").read_bytes() == (
+        run / "metrics.jsonl"
+    ).read_bytes()
+    again = subprocess.run([*script, "--add", "SeqGAN", str(run)], capture_output=True, text=True)
+    assert again.returncode != 0 and "already in" in again.stderr
