@@ -14,8 +14,11 @@
 #   4. the paper schedule (configs/synthetic.yaml) for PAPER_BUDGET_S, per-phase times
 #      extrapolated to the whole schedule
 #   5. seeds sharing the GPU: 1, 4, 8 short runs at once (seqgan sweep --parallel N)
-# Wheels the machine lacks (pytest, ray, ...) can be put in $WHEELS; they are installed
-# with pip --no-index into a private folder first.
+#   6. summary.md (benchmarks/gpu_summary.py): the bench variants against the targets and the
+#      paper schedule extrapolated from its measured phases
+# Wheels the machine lacks (Ray and its jsonschema stack: benchmarks/gpu_wheels.sh makes and
+# joins them) can be put in $WHEELS; they are installed with pip --no-index --no-deps into a
+# private folder first (their other needs are in the machine's image).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -24,7 +27,7 @@ RES=${OUT:-$PWD/gpu-results}
 mkdir -p "$RES"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 if [ -n "${WHEELS:-}" ] && [ -d "$WHEELS" ]; then
-  "$PY" -m pip install -q --no-index --find-links "$WHEELS" --target /tmp/gpu-sh-site "$WHEELS"/*.whl \
+  "$PY" -m pip install -q --no-index --no-deps --target /tmp/gpu-sh-site "$WHEELS"/*.whl \
     && export PYTHONPATH=$PYTHONPATH:/tmp/gpu-sh-site
 fi
 if [ "$DEVICE" = cuda ]; then
@@ -110,23 +113,6 @@ fi
 log "4. the paper schedule for ${BUDGET} s"
 timeout "$BUDGET" "${SEQGAN[@]}" train "${CFG[@]}" --set run.device="$DEVICE" \
   --set run.out_dir="$RUNS" --set run.name=paper > "$RES/paper.log" 2>&1
-"$PY" - "$RUNS/paper/metrics.jsonl" <<'PYEOF' | tee -a "$RES/gpu.log"
-import json, statistics, sys
-from pathlib import Path
-if not Path(sys.argv[1]).is_file():
-    sys.exit("no metrics from the paper run (see paper.log)")
-ev = [json.loads(line) for line in open(sys.argv[1])]
-def times(phase, key): return [e[key] for e in ev if e["phase"] == phase and key in e]
-est = 0.0
-for name, xs, n in (("MLE epoch", times("mle", "epoch_s"), 120),
-                    ("D pretraining round", times("d_pretrain", "round_s"), 50),
-                    ("adversarial iteration", times("adversarial", "iteration_s"), 200)):
-    if xs:
-        m = statistics.median(xs)
-        est += m * n
-        print(f"{name}: median {m:.3f} s over {len(xs)} -> x{n} = {m * n / 60:.1f} min")
-print(f"paper schedule estimate (phases measured so far): {est / 60:.1f} min")
-PYEOF
 cp "$RUNS/paper/metrics.jsonl" "$RES/paper-metrics.jsonl" 2>/dev/null
 
 log "5. seeds sharing one device"
@@ -154,4 +140,6 @@ done
 # at most 8 files come back from the device machine: the logs and short runs as one archive
 (cd "$RES" && tar czf runs-and-logs.tgz -C "$RUNS" --exclude='*.pt' . -C "$RES" $(ls graphs-*.log pool-*.log \
   paper.log share*.log 2>/dev/null) && rm -f graphs-*.log pool-*.log paper.log share*.log)
-log "done; results in $RES"
+log "6. summary: every bench variant against the targets, the schedule extrapolated"
+"$PY" benchmarks/gpu_summary.py "$RES" | tee -a "$RES/gpu.log"
+log "done; results in $RES (summary.md first)"

@@ -161,3 +161,52 @@ def test_compare_events_states_the_distance_between_two_runs(tmp_path):
     (b / "metrics.jsonl").write_text("\n".join(lines[:-3]) + "\n")
     res = run("benchmarks/compare_events.py", str(a), str(b))
     assert res.returncode == 1 and "only in a" in res.stdout
+
+
+def test_gpu_summary_reads_every_bench_variant_and_the_schedule(tmp_path):
+    """benchmarks/gpu_summary.py on a folder as gpu.sh leaves it: real `seqgan bench`
+    tables of two variants (the second with D as padded GEMMs), a paper-slice metrics file
+    and gpu.log lines -> one table with a column per variant, each phase marked against
+    its target, and the schedule's time extrapolated from the phases it reached."""
+    import importlib.util
+    import json
+
+    log = tmp_path / "benchmark-log.md"
+    for extra in ([], ["--set", "discriminator.formulation=gemm"]):
+        res = run("-m", "distributed_seqgan", "bench", "--config", SMOKE, "--quick",
+                  "--out", str(log), *extra)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+    assert "D formulation gemm (3 GEMM runs)" in log.read_text()
+    with (tmp_path / "paper-metrics.jsonl").open("w") as f:
+        for phase, key, secs in (("mle", "epoch_s", 0.1), ("mle", "epoch_s", 0.3),
+                                 ("d_pretrain", "round_s", 0.5)):  # fmt: skip
+            f.write(json.dumps({"phase": phase, "step": 0, "time_s": 1.0, key: secs}) + "\n")
+    (tmp_path / "gpu.log").write_text("== 1. x\n4 runs at once: 10.0 s wall, ...\nnoise\n")
+    res = run("benchmarks/gpu_summary.py", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    text = (tmp_path / "summary.md").read_text()
+    assert text == res.stdout
+    header = next(line for line in text.splitlines() if line.startswith("| phase | target"))
+    assert header.endswith(f"| `--config {SMOKE} --quick` | "
+                           f"`--config {SMOKE} --quick --set discriminator.formulation=gemm` |")  # fmt: skip
+    d_round = next(line for line in text.splitlines() if line.startswith("| D retraining round"))
+    assert "✓" not in d_round and "✗" not in d_round  # the targets are the paper config's
+    assert d_round.count(" ms |") + d_round.count(" s |") == 2  # a time per variant
+    spec = importlib.util.spec_from_file_location(
+        "gpu_summary", REPO / "benchmarks" / "gpu_summary.py"
+    )
+    summary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(summary)
+    bench_table = summary.bench_table
+
+    paper = bench_table([("a", {"D retraining round (9984 + 9984, 3 epochs)": 0.39}),
+                         ("b", {"D retraining round (9984 + 9984, 3 epochs)": 0.41})])  # fmt: skip
+    assert (
+        paper[-1]
+        == "| D retraining round (9984 + 9984, 3 epochs) | ≤ 400 ms | 390 ms ✓ | 410 ms ✗ |"
+    )
+    assert "- MLE epoch: median 200 ms over 2 -> x120 = 0.4 min" in text
+    assert "- D pretraining round: median 500 ms over 1 -> x50 = 0.4 min" in text
+    assert "whole schedule from the phases measured: 0.8 min (target ≤ 10 min); not reached: " \
+        "adversarial iteration" in text  # fmt: skip
+    assert "- 4 runs at once: 10.0 s wall, ..." in text and "noise" not in text

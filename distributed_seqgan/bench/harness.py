@@ -170,7 +170,7 @@ def write_log(
         )
     header = ["phase", "median time", "GFLOP (by hand)", "achieved GFLOP/s", "of ceiling"]
     table = [
-        [r.name, f"{r.seconds:.3f} s", f"{r.flop / 1e9:.1f}", f"{r.gflops():.1f}",
+        [r.name, f"{r.seconds:.4g} s", f"{r.flop / 1e9:.1f}", f"{r.gflops():.1f}",
          f"{100 * r.gflops() / ceilings[r.precision]:.0f}% {r.precision}"]
         for r in rows
     ]  # fmt: skip
