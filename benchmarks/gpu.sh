@@ -7,7 +7,8 @@
 # Steps, each written to one folder:
 #   1. tests/test_cuda.py: CUDA-graph D rounds, MLE epochs, sampling and rollouts against eager
 #   2. seqgan bench --device cuda: fp32 with and without CUDA graphs, bf16, D as padded
-#      GEMMs (discriminator.formulation=gemm); D's formulations and the samplers (benchmarks/bench_d_formulations.py, bench_sampler.py)
+#      GEMMs (discriminator.formulation=gemm); D's formulations and the samplers
+#      (benchmarks/bench_d_formulations.py, bench_sampler.py)
 #   3. fast path vs eager path, event by event, on a shortened paper config (same seed);
 #      3b. with Ray installed: 2 Ray workers x 0.5 GPU against local mode, events and time;
 #      an iteration's D rounds with negatives drawn first vs part by part (bench_overlap.py)

@@ -61,10 +61,16 @@ def test_d_formulations_benchmark_checks_and_writes_its_table(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     table = out.read_text()
-    for name in ("(the model)", "conv1d on the transposed view", "unfold", "one padded GEMM"):
+    for name in (
+        "(the model)",
+        "conv1d on the transposed view",
+        "unfold",
+        "one padded GEMM",
+        "three padded GEMMs",
+    ):
         assert name in table, name
     rows = [line for line in table.splitlines() if line.startswith("| ") and " ms (" in line]
-    assert len(rows) == 7 and all(line.count(" ms (") == 4 for line in rows)
+    assert len(rows) == 8 and all(line.count(" ms (") == 4 for line in rows)
 
 
 def test_sampler_benchmark_writes_its_table(tmp_path):
