@@ -19,6 +19,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from distributed_seqgan.config import load_config
+
 # phase name prefix at the paper config -> target seconds (issue 23: the paper's schedule in
 # 10 min on an H200); other configs' phases are shown without a target
 TARGETS = {
@@ -28,12 +30,17 @@ TARGETS = {
     "D retraining round (9984 + 9984, 3 epochs)": 0.4,
     "adversarial iteration (paper schedule)": 2.5,
 }
-# (phase, key in its events, count in configs/synthetic.yaml's schedule)
-SCHEDULE = (
-    ("mle", "epoch_s", 120, "MLE epoch"),
-    ("d_pretrain", "round_s", 50, "D pretraining round"),
-    ("adversarial", "iteration_s", 200, "adversarial iteration"),
-)
+PAPER_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "synthetic.yaml"
+
+
+def schedule_phases() -> list[tuple[str, str, int, str]]:
+    """(phase, key in its events, count in configs/synthetic.yaml's schedule, name)."""
+    s = load_config(PAPER_CONFIG).schedule
+    return [
+        ("mle", "epoch_s", s.mle_epochs, "MLE epoch"),
+        ("d_pretrain", "round_s", s.d_pretrain_rounds, "D pretraining round"),
+        ("adversarial", "iteration_s", s.adv_iterations, "adversarial iteration"),
+    ]
 
 
 def bench_sections(log: str) -> list[tuple[str, dict[str, float]]]:
@@ -85,7 +92,7 @@ def schedule_estimate(metrics: Path) -> list[str]:
         return [f"No {metrics.name}: the paper-schedule slice did not run."]
     events = [json.loads(line) for line in metrics.open() if line.strip()]
     lines, total, missing = [], 0.0, []
-    for phase, key, count, name in SCHEDULE:
+    for phase, key, count, name in schedule_phases():
         xs = [e[key] for e in events if e.get("phase") == phase and key in e]
         if not xs:
             missing.append(name)
