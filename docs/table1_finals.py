@@ -9,6 +9,10 @@ with Welch's interval, Welch's t-test and the exact permutation test over the ru
 
     python docs/table1_finals.py [--csv docs/table1-runs.csv] [--reference SeqGAN] [--reference MLE]
     python docs/table1_finals.py --add SeqGAN runs/seqgan-long-s91   # a finished run's finals
+    python docs/table1_finals.py --paper SeqGAN=8.736 --paper MLE=9.038  # against the paper
+
+``--paper METHOD=VALUE`` (repeatable) tests each method's runs against the paper's figure:
+the 95% interval of the mean (end and best) and the one-sample t-test.
 
 ``--add METHOD RUN_DIR`` (repeatable) reads a run directory with the report's own loader,
 keeps its config.yaml and metrics.jsonl in docs/runs/<name>/ and appends its row: end =
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from distributed_seqgan.report.run_level import compare, mean_ci
+from distributed_seqgan.report.run_level import against_value, compare, mean_ci
 from distributed_seqgan.report.runs import load_run
 
 VALUES = ("end", "best", "nll_test")
@@ -81,6 +85,21 @@ def comparisons(by: dict[str, list[dict[str, str]]], reference: str) -> list[str
     return lines
 
 
+def against_paper(by: dict[str, list[dict[str, str]]], paper: dict[str, float]) -> list[str]:
+    lines = ["| value | method | runs | mean [95% CI] | paper | mean − paper | t (df) | p |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for v in ("end", "best"):
+        for method, value in paper.items():
+            x = [float(r[v]) for r in by[method]]
+            lo, hi = mean_ci(x)
+            diff, t, p = against_value(x, value)
+            lines.append(
+                f"| {v} | {method} | {len(x)} | {np.mean(x):.4f} [{lo:.4f}, {hi:.4f}] | "
+                f"{value} | {diff:+.4f} | {t:.2f} ({len(x) - 1}) | {p:.2g} |"
+            )
+    return lines
+
+
 def finals_row(method: str, run_dir: Path, record: Path) -> dict[str, str]:
     """One run's CSV row, from its evaluations (initialisation left out)."""
     run = load_run(run_dir)
@@ -117,12 +136,21 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--reference", action="append", help="method to compare against (repeatable)")
     ap.add_argument("--add", nargs=2, action="append", default=[], metavar=("METHOD", "RUN_DIR"),
                     help="append a finished run's finals first (repeatable)")  # fmt: skip
+    ap.add_argument("--paper", action="append", default=[], metavar="METHOD=VALUE",
+                    help="test a method's runs against the paper's figure (repeatable)")  # fmt: skip
     args = ap.parse_args(argv)
+    paper = {}
+    for item in args.paper:
+        method, _, value = item.rpartition("=")
+        try:
+            paper[method] = float(value)
+        except ValueError:
+            ap.error(f"--paper wants METHOD=VALUE (a number), got {item!r}")
     for method, run_dir in args.add:
         print(f"added {add_run(args.csv, method, Path(run_dir))}")
     by = load(args.csv)
     refs = args.reference or ["SeqGAN"]
-    unknown = [r for r in refs if r not in by]
+    unknown = [r for r in [*refs, *paper] if r not in by]
     if unknown:
         print(
             f"table1_finals: no runs of {unknown} in {args.csv} (methods: {list(by)})",
@@ -133,6 +161,9 @@ def main(argv: list[str]) -> int:
     for ref in refs:
         print()
         print("\n".join(comparisons(by, ref)))
+    if paper:
+        print()
+        print("\n".join(against_paper(by, paper)))
     return 0
 
 

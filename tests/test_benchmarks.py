@@ -216,3 +216,15 @@ def test_gpu_summary_reads_every_bench_variant_and_the_schedule(tmp_path):
     assert "whole schedule from the phases measured: 0.8 min (target ≤ 10 min); not reached: " \
         "adversarial iteration" in text  # fmt: skip
     assert "- 4 runs at once: 10.0 s wall, ..." in text and "noise" not in text
+
+
+def test_d_round_ab_alternates_two_checkouts_and_checks_their_losses_agree(tmp_path):
+    """benchmarks/bench_d_round_ab.py with this checkout on both sides: every pair in its
+    table, both sides' D losses identical to the bit, the table appended to --out."""
+    out = tmp_path / "ab.md"
+    res = run("benchmarks/bench_d_round_ab.py", str(REPO), str(REPO), "--config",
+              "configs/smoke.yaml", "--pairs", "2", "--rounds", "1", "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = out.read_text()
+    assert "| 1 |" in table and "| 2 |" in table and "| 3 |" not in table
+    assert "identical in every process: yes" in table

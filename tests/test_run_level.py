@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from distributed_seqgan.report.run_level import compare, permutation_p, welch
+from distributed_seqgan.report.run_level import against_value, compare, permutation_p, welch
 
 SEQGAN = [8.7998, 8.7797, 8.7901, 8.8102, 8.7713]
 MLE = [9.1044, 9.0886, 9.1252, 9.0950, 9.1101]
@@ -78,6 +78,14 @@ def test_the_mean_interval_is_the_t_interval():
     assert all(math.isnan(v) for v in mean_ci([8.8]))
 
 
+def test_against_value_is_scipys_one_sample_t_test():
+    diff, t, p = against_value(SEQGAN, 8.736)
+    ref = stats.ttest_1samp(SEQGAN, 8.736)
+    assert diff == pytest.approx(np.mean(SEQGAN) - 8.736)
+    assert (t, p) == (pytest.approx(ref.statistic), pytest.approx(ref.pvalue))
+    assert math.isnan(against_value([8.8], 8.7)[2])
+
+
 def test_table1_finals_script_computes_rows_and_comparisons_from_its_csv(tmp_path):
     """docs/table1_finals.py (Table 1 from kept per-run finals): its rows and comparisons
     are the report's statistics over the CSV's runs; an unknown reference is refused."""
@@ -100,6 +108,14 @@ def test_table1_finals_script_computes_rows_and_comparisons_from_its_csv(tmp_pat
     )
     assert f"| end | MLE | {c.difference:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}]" in res.stdout
     assert "(56, exact)" in res.stdout  # C(8, 3) relabellings
+    paper = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--paper", "SeqGAN=8.736"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    _, t, p = against_value(SEQGAN, 8.736)
+    assert f"| end | SeqGAN | 5 | {np.mean(SEQGAN):.4f} [" in paper.stdout
+    assert f"| {t:.2f} (4) | {p:.2g} |" in paper.stdout
+    typo = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--paper", "SeqGAN=x"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert typo.returncode == 2 and "METHOD=VALUE" in typo.stderr
     bad = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--reference", "SS"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "no runs of ['SS']" in bad.stderr

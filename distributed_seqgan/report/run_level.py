@@ -96,6 +96,21 @@ def mean_ci(x: Sequence[float]) -> tuple[float, float]:
     return float(a.mean()) - half, float(a.mean()) + half
 
 
+def against_value(x: Sequence[float], value: float) -> tuple[float, float, float]:
+    """One label's runs against a published figure: (mean(x) - value, t, p) of the
+    one-sample t-test (n - 1 df; nan below 2 runs). The figure is a number without its own
+    spread, so only this side's run-to-run variation enters."""
+    a = np.asarray(x, dtype=float)
+    diff = float(a.mean()) - value
+    if len(a) < 2:
+        return diff, math.nan, math.nan
+    se = a.std(ddof=1) / math.sqrt(len(a))
+    if se == 0.0:
+        return diff, (math.inf if diff else math.nan), (0.0 if diff else 1.0)
+    t = diff / se
+    return diff, t, 2.0 * float(stats.t.sf(abs(t), len(a) - 1))
+
+
 def _num(v: float, spec: str) -> str:
     return "" if math.isnan(v) else format(v, spec)
 
