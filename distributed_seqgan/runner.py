@@ -22,6 +22,7 @@ from .acting.scoring import reference_subset
 from .config import Config, dump_config, load_config, load_run_config
 from .errors import ConfigError, DataError, Stopped, UserError
 from .infra import checkpoint, storage
+from .infra.denormals import flush_denormals
 from .infra.malloc import keep_freed_memory
 from .infra.owner import own_run_dir
 from .infra.tracking import RunLogger, Sink, drop_events_from, read_metrics
@@ -162,6 +163,15 @@ def _execute(
         logger.close()
 
 
+def set_cpu_threads(cfg: Config) -> None:
+    """This process's torch CPU threads as ``run`` says: their number, then flush-to-zero,
+    which has to come before any torch work so that every thread starts with it."""
+    if cfg.run.threads is not None:
+        torch.set_num_threads(cfg.run.threads)
+    if cfg.run.flush_denormal:
+        flush_denormals()
+
+
 def _make_pool(cfg: Config, task: Task) -> WorkerPool:
     """The configured pool; with BLEU rewards (PG-BLEU) the workers get their references
     once, here."""
@@ -181,8 +191,7 @@ def train(
     check_task(cfg)  # the task's own rules, then sizes: both before any work
     check_fits(cfg)
     keep_freed_memory()  # D steps reallocate the same large buffers every step
-    if cfg.run.threads is not None:
-        torch.set_num_threads(cfg.run.threads)
+    set_cpu_threads(cfg)
     # Data and workers first: a missing file or an impossible pool leaves no run dir behind.
     # The task may fill in what the data decides (the vocabulary size), so it comes first.
     task, cfg = build_task(cfg)
@@ -254,8 +263,7 @@ def _resume_owned(run_dir: Path, checkpoint_name: str | None, quiet: bool) -> Pa
     cfg = load_run_config(run_dir)
     check_fits(cfg)
     keep_freed_memory()
-    if cfg.run.threads is not None:
-        torch.set_num_threads(cfg.run.threads)
+    set_cpu_threads(cfg)
     if checkpoint_name:
         path = run_dir / "checkpoints" / f"{checkpoint_name}.pt"
     else:

@@ -31,12 +31,13 @@ class WorkerSpec:
     reward: Literal["discriminator", "bleu"] = "discriminator"
     tf32: bool = False  # run.tf32
     cuda_graphs: bool = True  # run.cuda_graphs: sampling and D-scored rollouts as graph replays
+    flush_denormal: bool = False  # run.flush_denormal
 
     @classmethod
     def of(cls, cfg: Config, reward: Literal["discriminator", "bleu"]) -> WorkerSpec:
         r = cfg.run
         return cls(cfg.seed, cfg.generator, cfg.discriminator, r.device, reward, r.tf32,
-                   r.cuda_graphs)  # fmt: skip
+                   r.cuda_graphs, r.flush_denormal)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ..infra.denormals import flush_denormals
 from ..infra.malloc import keep_freed_memory
 from ..models.build import build_discriminator, build_generator, resolve_device
 from ..models.graphed import GraphedFunction
@@ -62,6 +63,8 @@ class RolloutWorker:
         keep_freed_memory()  # scoring reallocates the same large buffers chunk after chunk
         if threads is not None:
             torch.set_num_threads(threads)
+        if spec.flush_denormal:  # before any torch work here: every thread gets the flags
+            flush_denormals()
         self.spec = spec
         self.device = resolve_device(spec.device, spec.tf32)
         g, d = spec.generator, spec.discriminator

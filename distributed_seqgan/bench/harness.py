@@ -21,6 +21,7 @@ import torch
 
 from ..acting.factory import make_pool
 from ..config import Config, load_config
+from ..infra.denormals import flush_denormals
 from ..infra.malloc import keep_freed_memory
 from ..infra.tracking import RunLogger
 from ..learning.learner import Learner
@@ -57,6 +58,8 @@ def run_benchmarks(
 ) -> tuple[list[Row], dict[str, float]]:
     """Times every phase for ``cfg``; returns the rows and the ceilings (GFLOP/s)."""
     keep_freed_memory()  # as training does
+    if cfg.run.flush_denormal:  # before the first parallel op, as training does
+        flush_denormals()
     device = resolve_device(cfg.run.device)
     sync = sync_for(device)
     ceilings = measure_ceilings(device)
@@ -162,6 +165,7 @@ def write_log(
         f"{'on' if d.bf16_rewards else 'off'}, bf16 D training {'on' if d.bf16_train else 'off'}"
         f", D formulation {d.formulation}"
         + (f" ({d.gemm_groups} GEMM runs)" if d.formulation == "gemm" else "")
+        + (", denormals flushed" if cfg.run.flush_denormal else "")
     )
     if on_gpu:
         r = cfg.run

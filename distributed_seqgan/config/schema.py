@@ -232,6 +232,11 @@ class RunConfig:
     # Off (fp32) by default for fidelity, also for cuDNN convolutions (PyTorch's default
     # there is on). No effect on CPU.
     tf32: bool = False
+    # CPU: denormal floats flushed to zero (FTZ + DAZ) in every torch thread of the learner
+    # and the workers, as TensorFlow's CPU thread pools do. D's Adam state fills with
+    # denormals, which slow x86 arithmetic (a D round ~8% slower after 4 rounds, growing);
+    # off by default: it changes results in their last bits (infra/denormals.py).
+    flush_denormal: bool = False
     # On CUDA, each pass of a D retraining round and each MLE epoch is one CUDA graph
     # replay (captured after the first, learning/captured.py) instead of a launch per
     # kernel, and so are sampling and D-scored rollouts (per call shape, models/graphed.py);
