@@ -160,6 +160,20 @@ def test_worker_threads_follow_cpus_per_worker(cluster):
         pool.close()
 
 
+def test_ray_workers_flush_denormals_in_every_thread_when_asked(cluster):
+    """run.flush_denormal reaches the actors, which set it before any torch work, so both
+    of a 2-thread worker's threads flush; without it denormals stay."""
+    for flush in (True, False):
+        pool = make_pool(_cfg("pool.backend=ray", "ray.cpus_per_worker=2", "pool.workers=1",
+                              f"run.flush_denormal={str(flush).lower()}"))  # fmt: skip
+        try:
+            (info,) = pool.describe()
+            assert info["threads"] == 2
+            assert (info["denormals_kept"] == 0) is flush, info
+        finally:
+            pool.close()
+
+
 def test_logical_gpus_are_assigned_and_packed(cluster):
     frac = make_pool(
         _cfg(

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ..infra.denormals import flush_denormals
+from ..infra.denormals import flush_denormals, kept_denormals
 from ..infra.malloc import keep_freed_memory
 from ..models.build import build_discriminator, build_generator, resolve_device
 from ..models.graphed import GraphedFunction
@@ -84,10 +84,12 @@ class RolloutWorker:
         self.version = -1
 
     def describe(self) -> dict[str, Any]:
-        """Where this worker runs: process, torch threads, device, GPUs it was given."""
+        """Where this worker runs: process, torch threads, device, GPUs it was given, and
+        whether its threads flush denormals (``denormals_kept`` 0: every one does)."""
         return {
             "pid": os.getpid(),
             "threads": torch.get_num_threads(),
+            "denormals_kept": kept_denormals()[0],
             "device": str(self.device),
             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
             "version": self.version,

@@ -234,8 +234,8 @@ class RunConfig:
     tf32: bool = False
     # CPU: denormal floats flushed to zero (FTZ + DAZ) in every torch thread of the learner
     # and the workers, as TensorFlow's CPU thread pools do. D's Adam state fills with
-    # denormals, which slow x86 arithmetic (a D round ~8% slower after 4 rounds, growing);
-    # off by default: it changes results in their last bits (infra/denormals.py).
+    # denormals, which slow x86 arithmetic (a D round 14-17% slower by the 8th, growing);
+    # off by default: the same bits are not promised (infra/denormals.py, docs/benchmarks.md).
     flush_denormal: bool = False
     # On CUDA, each pass of a D retraining round and each MLE epoch is one CUDA graph
     # replay (captured after the first, learning/captured.py) instead of a launch per
