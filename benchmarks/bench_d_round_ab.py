@@ -7,7 +7,9 @@ torch thread, so another run may hold the other core), one warm-up round and the
 ``--rounds`` timed rounds on the same keyed data, and the two versions alternate
 ``--pairs`` times; every pair compares like with like. The rounds' mean D loss must agree
 to the last bit (the CPU path is meant to compute the same numbers), and the table says
-whether it does.
+whether it does, and whether D's weights after the last round are bit-identical too; it
+also counts the denormal floats in D's Adam state after each round (they slow x86
+arithmetic down: ``run.flush_denormal``).
 
     git worktree add /tmp/before <commit>
     python benchmarks/bench_d_round_ab.py /tmp/before . --pairs 4 --out docs/benchmark-log.md
@@ -23,6 +25,7 @@ setting changed (then the losses need not agree, and the table gives their diffe
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -54,12 +57,19 @@ def worker(checkout: str, config: str, overrides: list[str], rounds: int) -> Non
     pos = torch.randint(0, v, (n, t), generator=g)  # (N, T)
     neg = torch.randint(0, v, (n, t), generator=g)  # (N, T)
     learner.d_round(pos, neg, "ab", 0)  # warm-up: Adam's state, the allocator
-    times, loss = [], 0.0
+    times, loss, denormals = [], 0.0, []
     for r in range(1, rounds + 1):
         t0 = time.perf_counter()
         loss = learner.d_round(pos, neg, "ab", r)["d_loss"]
         times.append(time.perf_counter() - t0)
-    print(json.dumps({"times": times, "d_loss": loss.hex()}))
+        states = [t for st in learner.d_opt.state.values() for t in st.values() if t.ndim]
+        tiny = torch.finfo(torch.float32).tiny
+        denormals.append(sum(int(((t != 0) & (t.abs() < tiny)).sum()) for t in states))
+    weights = hashlib.sha256()
+    for t in learner.discriminator.state_dict().values():
+        weights.update(t.detach().contiguous().numpy().tobytes())
+    print(json.dumps({"times": times, "d_loss": loss.hex(), "denormals": denormals,
+                      "weights": weights.hexdigest()}))  # fmt: skip
 
 
 def code_version(checkout: str) -> str:
@@ -112,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         sb, sa = sum(b["times"]), sum(a["times"])
         rows.append(
             f"| {i} | {' / '.join(f'{x:.3f}' for x in b['times'])} | "
-            f"{' / '.join(f'{x:.3f}' for x in a['times'])} | {100 * (sa - sb) / sb:+.2f}% |"
+            f"{' / '.join(f'{x:.3f}' for x in a['times'])} | {100 * (sa - sb) / sb:+.2f}% | "
+            f"{', '.join(map(str, b['denormals']))} / {', '.join(map(str, a['denormals']))} |"
         )
     losses = [float.fromhex(r["d_loss"]) for side in results.values() for r in side]
     same = len(set(losses)) == 1
+    same_w = len({r["weights"] for side in results.values() for r in side}) == 1
     agree = "yes" if same else f"no (max − min {max(losses) - min(losses):.3g})"
     allb = [x for r in results["before"] for x in r["times"]]
     alla = [x for r in results["after"] for x in r["times"]]
@@ -130,12 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         + "; CPU, one torch thread per process, "
         f"{args.rounds} timed rounds after one warm-up round per process.",
         "",
-        "| pair | before, rounds (s) | after, rounds (s) | after − before |",
-        "|---|---|---|---|",
+        "| pair | before, rounds (s) | after, rounds (s) | after − before | Adam denormals "
+        "after each round, before / after |",
+        "|---|---|---|---|---|",
         *rows,
         "",
         f"Mean over all rounds: after − before {mean_change:+.2f}%; "
-        f"mean D loss identical in every process: {agree}.",
+        f"mean D loss identical in every process: {agree}; D's weights after the last round "
+        f"identical in every process: {'yes' if same_w else 'no'}.",
     ]
     print("\n".join(table))
     if args.out:

@@ -227,4 +227,5 @@ def test_d_round_ab_alternates_two_checkouts_and_checks_their_losses_agree(tmp_p
     assert res.returncode == 0, res.stderr
     table = out.read_text()
     assert "| 1 |" in table and "| 2 |" in table and "| 3 |" not in table
-    assert "identical in every process: yes" in table
+    assert "mean D loss identical in every process: yes" in table
+    assert "weights after the last round identical in every process: yes" in table
