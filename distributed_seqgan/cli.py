@@ -81,9 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser(
         "sweep", help="one config over several seeds, K runs at a time",
         description="Train one config for each seed, as separate processes, --parallel at a "
-        "time. Run directories are <name>-s<seed> under run.out_dir, each with a log beside "
-        "it; a finished one is skipped and a started one resumed, so a stopped sweep "
-        "continues with the same command.",
+        "time. Run directories are <name>-s<seed> under run.out_dir, each with a log of its "
+        "events beside it; a finished one is skipped and a started one resumed, so a stopped "
+        "sweep continues with the same command.",
     )  # fmt: skip
     w.add_argument("--config", required=True, help="YAML config (see configs/)")
     w.add_argument("--seeds", required=True, help="e.g. 88,89,90 or 88-92")
@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="torch threads per run (default: this machine's cores / --parallel)")  # fmt: skip
     w.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value for every run (repeatable)")  # fmt: skip
+    w.add_argument("--status-every", type=float, default=600.0, metavar="SECONDS",
+                   help="say each running run's newest log line this often (default 600; "
+                   "0: never)")  # fmt: skip
 
     r = sub.add_parser(
         "resume",
@@ -229,12 +232,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UserError("--parallel must be >= 1")
     if args.threads is not None and args.threads < 1:
         raise UserError("--threads must be >= 1")
+    if args.status_every < 0:
+        raise UserError("--status-every must be >= 0 (0: never)")
     seeds = parse_seeds(args.seeds)
     threads = args.threads or default_threads(args.parallel)
     jobs, finished = plan_jobs(args.config, args.overrides, seeds, args.name, threads)
     for run_dir in finished:
         print(f"already finished: {run_dir}")
-    failed = run_jobs(jobs, args.parallel)
+    failed = run_jobs(jobs, args.parallel, status_every=args.status_every)
     done = [*finished, *(j.run_dir for j in jobs if j not in failed)]
     if done:
         print("report: seqgan report " + " ".join(f"--run {d}" for d in done) + " --out report/")

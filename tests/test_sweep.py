@@ -36,11 +36,13 @@ def test_seeds_are_parsed_as_lists_and_ranges():
 def test_a_sweep_is_its_seeds_ordinary_runs_and_continues_where_it_stopped(tmp_path):
     out = tmp_path / "out"
     res = sweep("--config", SMOKE, "--seeds", "1-2", "--parallel", "2", "--threads", "1",
-                "--set", f"run.out_dir={out}")  # fmt: skip
+                "--status-every", "1", "--set", f"run.out_dir={out}")  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     for seed in (1, 2):
         assert f"seed {seed}: finished in " in res.stdout
-        assert (out / f"smoke-s{seed}.log").is_file()
+        assert f"seed {seed} (" in res.stdout  # the status lines, once a second
+        log = (out / f"smoke-s{seed}.log").read_text()
+        assert " adversarial " in log and " eval " in log, log  # the run's event lines
     ref = tmp_path / "ref"
     for seed in (1, 2):  # the same as training each seed by hand
         cfg = load_config(SMOKE, [f"seed={seed}", "run.threads=1", f"run.out_dir={ref}",
@@ -63,6 +65,7 @@ def test_sweep_errors_are_one_line_before_any_run(tmp_path):
     cases = [
         (["--seeds", "x"], "--seeds: expected seeds"),
         (["--seeds", "1", "--parallel", "0"], "--parallel must be >= 1"),
+        (["--seeds", "1", "--status-every", "-1"], "--status-every must be >= 0"),
         (["--seeds", "1-2", "--set", "schedule.mle_epoch=3"], "did you mean 'schedule.mle_epochs'"),
     ]
     for args, message in cases:

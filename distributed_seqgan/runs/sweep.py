@@ -5,7 +5,10 @@ each configuration; and one run rarely fills a machine (a GPU at batch 64 is mos
 idle, a multi-core CPU has cores to spare). Each seed is an ordinary ``seqgan train`` (or
 ``resume``) child process with its own run directory ``<name>-s<seed>``, so a sweep's
 runs are exactly the runs those commands make, and a stopped sweep continues where each
-run stopped: a finished run is skipped, a started one resumed.
+run stopped: a finished run is skipped, a started one resumed. Each child writes its
+event lines to ``<name>-s<seed>.log`` beside its run directory, and the sweep repeats each
+running child's newest line every ``status_every`` seconds, so a sweep of many hours shows
+where each run is without opening its log.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from ..config import load_config, load_run_config
 from ..errors import UserError
 from ..infra import checkpoint
+from ..infra.progress import duration
 from ..runner import runs_root
 
 
@@ -78,20 +82,34 @@ def plan_jobs(
             continue
         if state == "started":
             load_run_config(run_dir)  # its own config: a broken one stops the sweep now
-            command = [*base, "resume", "--run", str(run_dir), "--quiet"]
+            command = [*base, "resume", "--run", str(run_dir)]
         else:
             args = [a for s in [*sets, f"run.name={run_dir.name}"] for a in ("--set", s)]
-            command = [*base, "train", "--config", config, *args, "--quiet"]
+            command = [*base, "train", "--config", config, *args]
         log = run_dir.parent / f"{run_dir.name}.log"
         jobs.append(Job(seed, run_dir, command, log))
     return jobs, finished
 
 
-def run_jobs(jobs: list[Job], parallel: int, say=print) -> list[Job]:
-    """Runs the jobs, ``parallel`` at a time; returns those that failed. SIGINT or
-    SIGTERM is passed on to the running children (each saves ``interrupted.pt``)."""
+def last_line(log: Path, tail: int = 4096) -> str:
+    """The newest non-empty line of a child's log ('' while it has written none)."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - tail))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    return next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+
+
+def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 600.0) -> list[Job]:
+    """Runs the jobs, ``parallel`` at a time; returns those that failed. Every
+    ``status_every`` seconds (0: never) it says each running child's newest log line.
+    SIGINT or SIGTERM is passed on to the running children (each saves
+    ``interrupted.pt``)."""
     waiting, running, failed = list(jobs), [], []
     stop: list[int] = []
+    next_status = time.monotonic() + status_every
 
     def on_signal(signum: int, _frame: object) -> None:
         stop.append(signum)
@@ -122,6 +140,11 @@ def run_jobs(jobs: list[Job], parallel: int, say=print) -> list[Job]:
                     say(f"seed {job.seed}: failed (exit {code}) after {took:.0f} s; see {job.log}")
             if stop and not running:
                 break
+            if status_every > 0 and running and time.monotonic() >= next_status:
+                next_status = time.monotonic() + status_every
+                for job in running:
+                    took = duration(time.monotonic() - job.started)
+                    say(f"seed {job.seed} ({took}): {last_line(job.log) or 'starting'}")
             time.sleep(0.2)
     finally:
         for s, handler in old.items():
