@@ -39,7 +39,7 @@ report() {  # SECTION RUN... -- REPORT-ARGS...
 
 table1() {
   # run-level comparisons (always) and the within-run per-sample test (--significance)
-  report table1 seqgan-long-s88 seqgan-long-s89 seqgan-long-s90 seqgan-long-s91 \
+  report table1 seqgan-long-s88 seqgan-long-s89 seqgan-long-s90 seqgan-long-s91 seqgan-long-s92 \
     baseline-mle-s88 baseline-mle-s89 baseline-mle-s90 baseline-mle-s91 baseline-mle-s92 \
     baseline-ss-s88 baseline-ss-s89 baseline-ss-s90 baseline-ss-s91 baseline-ss-s92 \
     baseline-pg_bleu-s88 baseline-pg_bleu-s89 baseline-pg_bleu-s90 baseline-pg_bleu-s91 \
