@@ -41,7 +41,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # Files whose tests start Ray clusters, kill processes or run benchmarks: minutes, not
 # seconds. `./run.sh test -m "not slow"` leaves them out for the edit loop; CI runs all.
-SLOW_FILES = {"test_ray.py", "test_cluster.py", "test_faults.py", "test_benchmarks.py"}
+SLOW_FILES = {"test_ray.py", "test_cluster.py", "test_faults.py", "test_benchmarks.py",
+              "test_table1_gpu.py"}  # fmt: skip
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

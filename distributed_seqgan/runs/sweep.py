@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import load_config, load_run_config
-from ..errors import UserError
+from ..errors import Stopped, UserError
 from ..infra import checkpoint
 from ..infra.progress import duration
 from ..runner import runs_root
@@ -54,7 +54,7 @@ class Job:
     started: float = 0.0
 
 
-def _state(run_dir: Path) -> str:
+def run_state(run_dir: Path) -> str:
     """new | finished | started (a run directory with checkpoints to resume from)."""
     if not (run_dir / "config.yaml").is_file():
         return "new"
@@ -76,7 +76,7 @@ def plan_jobs(
         cfg = load_config(config, sets)
         stem = name or cfg.run.name or Path(config).stem
         run_dir = runs_root(cfg.run.out_dir) / f"{stem}-s{seed}"
-        state = _state(run_dir)
+        state = run_state(run_dir)
         if state == "finished":
             finished.append(run_dir)
             continue
@@ -132,11 +132,14 @@ def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 60
             for job in [j for j in running if j.proc is not None and j.proc.poll() is not None]:
                 running.remove(job)
                 took = time.monotonic() - job.started
-                if job.proc is not None and job.proc.returncode == 0:
+                code = None if job.proc is None else job.proc.returncode
+                if code == 0:
                     say(f"seed {job.seed}: finished in {took:.0f} s: {job.run_dir}")
+                    continue
+                failed.append(job)
+                if stop and code in (128 + stop[0], -stop[0]):  # the signal we passed on
+                    say(f"seed {job.seed}: stopped after {took:.0f} s (the same sweep resumes it)")
                 else:
-                    failed.append(job)
-                    code = None if job.proc is None else job.proc.returncode
                     say(f"seed {job.seed}: failed (exit {code}) after {took:.0f} s; see {job.log}")
             if stop and not running:
                 break
@@ -149,8 +152,8 @@ def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 60
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
-    if stop:
-        raise KeyboardInterrupt
+    if stop:  # the CLI names the signal and exits 128 + it
+        raise Stopped(stop[0])
     return failed
 
 
