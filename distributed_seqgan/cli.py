@@ -234,6 +234,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UserError("--threads must be >= 1")
     if args.status_every < 0:
         raise UserError("--status-every must be >= 0 (0: never)")
+    # a sweep of hours is mostly read from a file (nohup, a job log): each line as it happens
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     seeds = parse_seeds(args.seeds)
     threads = args.threads or default_threads(args.parallel)
     jobs, finished = plan_jobs(args.config, args.overrides, seeds, args.name, threads)

@@ -3,8 +3,11 @@ finished runs and resumes started ones."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +87,36 @@ def test_a_failing_run_fails_the_sweep_and_names_its_log(tmp_path):
     assert res.returncode == 1, res.stdout + res.stderr
     assert "seed 1: failed (exit 2) after " in res.stdout and "smoke-s1.log" in res.stdout
     assert "oracle" in (out / "smoke-s1.log").read_text()
+
+
+def test_a_sweep_writing_to_a_file_shows_progress_and_stops_on_sigterm(tmp_path):
+    """As under nohup: stdout is a file and Python buffers by default, yet the status
+    lines arrive while the runs go on; SIGTERM stops the runs with their state saved and
+    the sweep says so and exits 128 + 15."""
+    out, log = tmp_path / "out", tmp_path / "sweep.log"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with log.open("w") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "distributed_seqgan", "sweep", "--config", SMOKE, "--seeds",
+             "1", "--threads", "1", "--status-every", "1", "--set", f"run.out_dir={out}",
+             "--set", "schedule.adv_iterations=100000"],
+            cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    run_log = out / "smoke-s1.log"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until the run is in its adversarial phase
+            assert proc.poll() is None, log.read_text()
+            if run_log.is_file() and " adversarial " in run_log.read_text():
+                break
+            time.sleep(0.2)
+        time.sleep(3)  # three status lines more: a few hundred bytes, far below a buffer
+        assert "seed 1: starts" in log.read_text() and "seed 1 (" in log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert "seed 1: stopped after " in text and "stopped by SIGTERM" in text, text
+    assert (out / "smoke-s1" / "checkpoints" / "interrupted.pt").is_file()
