@@ -53,24 +53,22 @@ esac
 import sys
 from pathlib import Path
 
-from distributed_seqgan.report.runs import load_run
+sys.path.insert(0, "docs")
+from table1_finals import finals_row  # the end and best that Table 1 itself takes
+
 from distributed_seqgan.runs.sweep import run_state
 
 runs, name, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-lines = ["| run | state | last evaluation | NLL-oracle there | best NLL-oracle (at) | wall (s) |",
+lines = ["| run | state | NLL-oracle, last evaluation | best (at) | NLL-test, last | wall (s) |",
          "|---|---|---|---|---|---|"]
 for d in sorted(p for p in runs.glob(f"{name}-s*") if p.is_dir()):
-    run = load_run(d)
-    evals = [e for e in run.evals if e.phase != "init"]
-    if not evals:
-        lines.append(f"| `{d.name}` | {run_state(d)} | - | - | - | {run.wall_s:.0f} |")
+    try:
+        r = finals_row("", d, d)
+    except (IndexError, OSError):  # no evaluation yet
+        lines.append(f"| `{d.name}` | {run_state(d)} | - | - | - | - |")
         continue
-    last, best = evals[-1], min(evals, key=lambda e: e.metrics["nll_oracle"])
-    lines.append(
-        f"| `{d.name}` | {run_state(d)} | {last.phase} {last.step} | "
-        f"{last.metrics['nll_oracle']:.4f} | {best.metrics['nll_oracle']:.4f} "
-        f"({best.phase} {best.step}) | {run.wall_s:.0f} |"
-    )
+    lines.append(f"| `{d.name}` | {run_state(d)} | {r['end']} | {r['best']} ({r['best_at']}) | "
+                 f"{r['nll_test']} | {r['wall_s']} |")
 out.write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 PYEOF

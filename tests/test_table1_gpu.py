@@ -32,8 +32,12 @@ def test_runs_finish_or_stop_and_continue_and_come_back_without_checkpoints(tmp_
     assert res.returncode == 0, res.stdout + res.stderr
     assert "every run finished" in res.stdout
     status = (tmp_path / "out" / "short.md").read_text()
-    for seed in (1, 2):
-        assert f"| `short-s{seed}` | finished | adversarial 2 |" in status, status
+    for seed in (1, 2):  # finished, with its last evaluation's NLL-oracle
+        events = [
+            json.loads(x) for x in (tmp_path / "runs" / f"short-s{seed}" / "metrics.jsonl").open()
+        ]
+        end = [e["nll_oracle"] for e in events if e["phase"] == "eval"][-1]
+        assert f"| `short-s{seed}` | finished | {end:.4f} |" in status, status
     with tarfile.open(tmp_path / "out" / "short-runs.tgz") as tar:
         names = set(tar.getnames())
     for seed in (1, 2):
