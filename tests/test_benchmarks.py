@@ -5,6 +5,7 @@ they are the benchmarks' output, recorded in docs/benchmark-log.md."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,31 @@ def test_bench_runs_every_phase_on_a_small_config():
              "D retraining round", "adversarial iteration")  # fmt: skip
     assert len(rows) == 6 and all(n in r for n, r in zip(names, rows, strict=True)), rows
     assert any(s in res.stdout for s in ("should pay", "will be slower", "ceiling ratio"))
+
+
+def test_bench_sizes_its_ceilings_to_a_cpu_without_fast_bf16():
+    """On a CPU without native bf16 GEMMs, bf16 matmul runs a generic loop at a few GFLOP/s
+    and the 2048^3 ceiling matmul took minutes per reading (a CI host hung here). oneDNN
+    and ATen are held to AVX2 / generic code to be such a CPU; the bench must finish
+    (within the subprocess timeout), read a bf16 ceiling far below fp32's and advise
+    keeping bf16 off."""
+    env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="default")
+    res = subprocess.run(
+        [sys.executable, "-m", "distributed_seqgan", "bench", "--config", SMOKE, "--quick",
+         "--no-write"],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    line = next(x for x in res.stdout.splitlines() if x.startswith("ceilings ("))
+    fp32, bf16 = (float(x) for x in re.findall(r"(?:fp32|bf16) ([0-9.e+]+) GFLOP/s", line))
+    assert bf16 < fp32 / 2, line
+    assert "keep bf16 D off" in res.stdout
+
+
+def test_ceiling_size_keeps_2048_for_a_fast_dtype_and_shrinks_for_a_slow_one():
+    assert common.ceiling_size(200e9, repeats=5, budget_s=3.0) == 2048  # 0.5 s for 6 calls
+    assert common.ceiling_size(2e9, repeats=5, budget_s=3.0) == 512  # 2048^3: 52 s
+    assert common.ceiling_size(1e6, repeats=5, budget_s=3.0) == common.PROBE_N  # the floor
 
 
 def test_d_floor_benchmark_writes_its_table(tmp_path):

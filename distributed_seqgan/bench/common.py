@@ -55,13 +55,33 @@ def sync_for(device: torch.device) -> Callable[[], None]:
     return torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
 
+PROBE_N = 256  # the smallest ceiling matmul, and the one that sizes the rest
+
+
+def ceiling_size(rate: float, repeats: int, budget_s: float, n: int = 2048) -> int:
+    """The largest n (halving from ``n``, at least PROBE_N) whose n^3 matmul, warmup and
+    ``repeats`` calls, fits in ``budget_s`` at ``rate`` FLOP/s.
+
+    Where a dtype has no fast GEMM (bf16 on a CPU without AVX512-BF16 falls back to a
+    generic loop at 0.3-3 GFLOP/s) the 2048^3 product takes up to a minute per call, and
+    a benchmark's two ceiling readings would take ten; a fast dtype keeps 2048."""
+    while n > PROBE_N and (repeats + 1) * 2 * n**3 / rate > budget_s:
+        n //= 2
+    return n
+
+
 def matmul_ceiling(
-    dtype: torch.dtype, device: torch.device, n: int = 2048, repeats: int = 5
+    dtype: torch.dtype, device: torch.device, repeats: int = 5, budget_s: float = 3.0
 ) -> float:
-    """Achieved GFLOP/s of an n^3 matmul: the practical limit for GEMM-shaped work."""
+    """Achieved GFLOP/s of an n^3 matmul: the practical limit for GEMM-shaped work. n is
+    2048, or smaller where a PROBE_N^3 probe shows the dtype too slow (``ceiling_size``)."""
+    sync = sync_for(device)
+    p = torch.randn(PROBE_N, PROBE_N, dtype=dtype, device=device)
+    rate = 2 * PROBE_N**3 / median_time(lambda: p @ p, 1, sync=sync)
+    n = ceiling_size(rate, repeats, budget_s)
     a = torch.randn(n, n, dtype=dtype, device=device)
     b = torch.randn(n, n, dtype=dtype, device=device)
-    return 2 * n**3 / median_time(lambda: a @ b, repeats, sync=sync_for(device)) / 1e9
+    return 2 * n**3 / median_time(lambda: a @ b, repeats, sync=sync) / 1e9
 
 
 def measure_ceilings(
@@ -78,8 +98,9 @@ def measure_ceilings(
 
 def describe_ceilings(ceilings: dict[str, float]) -> str:
     return (
-        "ceilings (2048³ matmul, higher of this run's start and end): "
-        f"fp32 {ceilings['fp32']:.0f} GFLOP/s, bf16 {ceilings['bf16']:.0f} GFLOP/s"
+        "ceilings (2048³ matmul, smaller where a precision is too slow for it; higher of "
+        f"this run's start and end): fp32 {ceilings['fp32']:.3g} GFLOP/s, "
+        f"bf16 {ceilings['bf16']:.3g} GFLOP/s"
     )
 
 

@@ -1,7 +1,8 @@
 """Benchmark harness: the hot paths at the paper configuration against this machine's limit.
 
-One run measures the fp32 and bf16 matmul ceilings (2048^3, median of repeats, at the start
-and at the end; the higher counts, since disturbance only lowers them) and then
+One run measures the fp32 and bf16 matmul ceilings (2048^3, smaller for a precision too slow
+for it; median of repeats; at the start and at the end; the higher counts, since disturbance
+only lowers them) and then
 times MLE epoch, rollout-reward batch, sampling 9,984 sequences, D train step, D
 retraining round and one full adversarial iteration. For each it reports the median time,
 the FLOPs counted by hand (``flops.py``), the achieved GFLOP/s and the ratio to the
@@ -63,7 +64,7 @@ def run_benchmarks(
     device = resolve_device(cfg.run.device)
     sync = sync_for(device)
     ceilings = measure_ceilings(device)
-    log(f"ceilings: fp32 {ceilings['fp32']:.0f} GFLOP/s, bf16 {ceilings['bf16']:.0f} on {device}")
+    log(f"ceilings: fp32 {ceilings['fp32']:.3g} GFLOP/s, bf16 {ceilings['bf16']:.3g} on {device}")
     s, d = cfg.schedule, cfg.discriminator
     n_gen = whole_batches(s.generated_num, s.batch_size)
     rows: list[Row] = []
@@ -149,7 +150,9 @@ def bf16_advice(ceilings: dict[str, float], bf16_on: bool) -> str:
             " --set discriminator.bf16_train=true; `seqgan bench --bf16` times it) should pay"
         )
     if ratio < 1.0 and bf16_on:
-        return f"bf16 GEMMs run only {ratio:.2f}x fp32 here: bf16 D will be slower than fp32"
+        return f"bf16 GEMMs run only {ratio:.2g}x fp32 here: bf16 D will be slower than fp32"
+    if ratio < 1.0:
+        return f"bf16 GEMMs run only {ratio:.2g}x fp32 here: keep bf16 D off (the default)"
     return f"bf16 / fp32 ceiling ratio: {ratio:.1f}x"
 
 
