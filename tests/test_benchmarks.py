@@ -31,7 +31,8 @@ def test_bench_runs_every_phase_on_a_small_config():
     names = ("MLE epoch (64 sequences)", "sample 64", "rollout-reward", "D train step (batch 16",
              "D retraining round", "adversarial iteration")  # fmt: skip
     assert len(rows) == 6 and all(n in r for n, r in zip(names, rows, strict=True)), rows
-    assert any(s in res.stdout for s in ("should pay", "will be slower", "ceiling ratio"))
+    advice = ("should pay", "will be slower", "keep bf16 D off", "ceiling ratio")
+    assert any(s in res.stdout for s in advice)
 
 
 def test_bench_sizes_its_ceilings_to_a_cpu_without_fast_bf16():
@@ -113,6 +114,7 @@ def test_sampler_benchmark_writes_its_table(tmp_path):
 def test_bench_advises_on_bf16_from_the_ceilings():
     assert "4.0x fp32 here" in bf16_advice({"fp32": 200.0, "bf16": 800.0}, bf16_on=False)
     assert "slower than fp32" in bf16_advice({"fp32": 200.0, "bf16": 100.0}, bf16_on=True)
+    assert "keep bf16 D off" in bf16_advice({"fp32": 200.0, "bf16": 2.0}, bf16_on=False)
     assert bf16_advice({"fp32": 200.0, "bf16": 800.0}, bf16_on=True).startswith("bf16 / fp32")
 
 
