@@ -11,6 +11,12 @@ with Welch's interval, Welch's t-test and the exact permutation test over the ru
     python docs/table1_finals.py --add SeqGAN runs/seqgan-long-s91   # a finished run's finals
     python docs/table1_finals.py --paper SeqGAN=8.736 --paper MLE=9.038  # against the paper
 
+The rollout-count study in docs/results.md keeps its runs the same way:
+``python docs/table1_finals.py --csv docs/rollout-runs.csv --reference N=16 --paired``
+(each seed's runs share its pretraining, so they are also compared seed by seed). A cell may
+be empty where a run's value was not kept (its seed-88/89 runs are kept as the end values
+results.md published); the tables then say over how many runs each cell is.
+
 ``--paper METHOD=VALUE`` (repeatable) tests each method's runs against the paper's figure:
 the 95% interval of the mean (end and best) and the one-sample t-test.
 
@@ -33,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from distributed_seqgan.report.run_level import against_value, compare, mean_ci
+from distributed_seqgan.report.run_level import against_value, compare, mean_ci, sign_flip_p
 from distributed_seqgan.report.runs import load_run
 
 VALUES = ("end", "best", "nll_test")
@@ -47,21 +53,33 @@ def load(path: Path) -> dict[str, list[dict[str, str]]]:
     return by
 
 
+def seed_of(row: dict[str, str]) -> str:
+    return row["run"].rsplit("-s", 1)[1]
+
+
+def values(rows: list[dict[str, str]], v: str) -> list[float]:
+    """The runs' values of column v; a run without one (an empty cell: a run kept only as
+    a published figure) is left out, and the tables say how many runs a cell has."""
+    return [float(r[v]) for r in rows if r[v] != ""]
+
+
 def summary(by: dict[str, list[dict[str, str]]]) -> list[str]:
     lines = ["| method | runs (seeds) | end: mean ± std [95% CI] | best: mean ± std | NLL-test, end |",
              "|---|---|---|---|---|"]  # fmt: skip
     for method, rows in by.items():
-        seeds = ", ".join(r["run"].rsplit("-s", 1)[1] for r in rows)
+        seeds = ", ".join(seed_of(r) for r in rows)
         cells = []
         for v in VALUES:
-            x = np.array([float(r[v]) for r in rows])
-            if len(x) == 1:
-                cells.append(f"{x[0]:.4f}")
-                continue
-            cell = f"{x.mean():.4f} ± {x.std(ddof=1):.4f}"
-            if v == "end":
-                lo, hi = mean_ci(x)
-                cell += f" [{lo:.4f}, {hi:.4f}]"
+            x = np.array(values(rows, v))
+            if len(x) < 2:
+                cell = f"{x[0]:.4f}" if len(x) else "—"
+            else:
+                cell = f"{x.mean():.4f} ± {x.std(ddof=1):.4f}"
+                if v == "end":
+                    lo, hi = mean_ci(x)
+                    cell += f" [{lo:.4f}, {hi:.4f}]"
+            if 0 < len(x) < len(rows):
+                cell += f" ({len(x)} of {len(rows)} runs)"
             cells.append(cell)
         lines.append(f"| {method} | {len(rows)} ({seeds}) | " + " | ".join(cells) + " |")
     return lines
@@ -73,9 +91,10 @@ def comparisons(by: dict[str, list[dict[str, str]]], reference: str) -> list[str
     ref = by[reference]
     for v in ("end", "best"):
         for method, rows in by.items():
-            if method == reference or len(rows) < 2:
+            x, x_ref = values(rows, v), values(ref, v)
+            if method == reference or len(x) < 2 or len(x_ref) < 2:
                 continue
-            c = compare([float(r[v]) for r in rows], [float(r[v]) for r in ref])
+            c = compare(x, x_ref)
             ci = "" if math.isnan(c.ci_low) else f" [{c.ci_low:+.4f}, {c.ci_high:+.4f}]"
             kind = "exact" if c.exact else "sampled"
             lines.append(
@@ -85,12 +104,36 @@ def comparisons(by: dict[str, list[dict[str, str]]], reference: str) -> list[str
     return lines
 
 
+def paired(by: dict[str, list[dict[str, str]]], reference: str) -> list[str]:
+    """Each method against the reference seed by seed, for designs whose settings share
+    each seed's pretraining (the rollout study's --init-from runs): the mean of the
+    per-seed differences with its 95% t-interval, the paired t-test and the exact
+    sign-flip test over the seeds both have."""
+    lines = [f"| value | method − {reference}, paired by seed | seeds | mean difference [95% CI] | "
+             "t (df) | p, paired t | p, sign flip (flips) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    ref = {seed_of(r): r for r in by[reference]}
+    for v in ("end", "best"):
+        for method, rows in by.items():
+            pairs = [(r, ref[seed_of(r)]) for r in rows if seed_of(r) in ref]
+            d = [float(a[v]) - float(b[v]) for a, b in pairs if a[v] != "" and b[v] != ""]
+            if method == reference or len(d) < 2:
+                continue
+            lo, hi = mean_ci(d)
+            diff, t, p = against_value(d, 0.0)
+            p_flip, flips = sign_flip_p(d)
+            lines.append(
+                f"| {v} | {method} | {len(d)} | {diff:+.4f} [{lo:+.4f}, {hi:+.4f}] | "
+                f"{t:.2f} ({len(d) - 1}) | {p:.2g} | {p_flip:.3g} ({flips}) |"
+            )
+    return lines
+
+
 def against_paper(by: dict[str, list[dict[str, str]]], paper: dict[str, float]) -> list[str]:
     lines = ["| value | method | runs | mean [95% CI] | paper | mean − paper | t (df) | p |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for v in ("end", "best"):
         for method, value in paper.items():
-            x = [float(r[v]) for r in by[method]]
+            x = values(by[method], v)
             lo, hi = mean_ci(x)
             diff, t, p = against_value(x, value)
             lines.append(
@@ -136,6 +179,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--reference", action="append", help="method to compare against (repeatable)")
     ap.add_argument("--add", nargs=2, action="append", default=[], metavar=("METHOD", "RUN_DIR"),
                     help="append a finished run's finals first (repeatable)")  # fmt: skip
+    ap.add_argument("--paired", action="store_true",
+                    help="also compare with each reference seed by seed (shared pretraining)")  # fmt: skip
     ap.add_argument("--paper", action="append", default=[], metavar="METHOD=VALUE",
                     help="test a method's runs against the paper's figure (repeatable)")  # fmt: skip
     args = ap.parse_args(argv)
@@ -161,6 +206,9 @@ def main(argv: list[str]) -> int:
     for ref in refs:
         print()
         print("\n".join(comparisons(by, ref)))
+        if args.paired:
+            print()
+            print("\n".join(paired(by, ref)))
     if paper:
         print()
         print("\n".join(against_paper(by, paper)))

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from distributed_seqgan.report.run_level import against_value, compare, permutation_p, welch
+from distributed_seqgan.report.run_level import (
+    against_value,
+    compare,
+    permutation_p,
+    sign_flip_p,
+    welch,
+)
 
 SEQGAN = [8.7998, 8.7797, 8.7901, 8.8102, 8.7713]
 MLE = [9.1044, 9.0886, 9.1252, 9.0950, 9.1101]
@@ -86,6 +92,17 @@ def test_against_value_is_scipys_one_sample_t_test():
     assert math.isnan(against_value([8.8], 8.7)[2])
 
 
+def test_sign_flip_test_enumerates_every_flip_as_scipys_paired_permutation_test():
+    assert sign_flip_p([1.0, 2.0, 3.0]) == (0.25, 8)  # only all + and all - reach |2|
+    d = np.random.default_rng(3).normal(0.3, 1.0, size=7)
+    ref = stats.permutation_test(
+        (d,), np.mean, permutation_type="samples", n_resamples=np.inf, alternative="two-sided"
+    )
+    assert sign_flip_p(d)[0] == pytest.approx(ref.pvalue)
+    with pytest.raises(ValueError, match="over 20"):
+        sign_flip_p(np.ones(21))
+
+
 def test_table1_finals_script_computes_rows_and_comparisons_from_its_csv(tmp_path):
     """docs/table1_finals.py (Table 1 from kept per-run finals): its rows and comparisons
     are the report's statistics over the CSV's runs; an unknown reference is refused."""
@@ -119,6 +136,42 @@ def test_table1_finals_script_computes_rows_and_comparisons_from_its_csv(tmp_pat
     bad = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--reference", "SS"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "no runs of ['SS']" in bad.stderr
+
+
+def test_table1_finals_leaves_out_values_a_run_does_not_have(tmp_path):
+    """A run kept only as published finals may lack best or NLL-test (an empty cell): its
+    other values count, and every cell says over how many runs it is."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "table1_finals.py"
+    lines = ["method,run,end,best,best_at,nll_test,wall_s,record"]
+    lines += [f"N=16,n16-s{i},{v},{v - 0.01},5,9.0,1," for i, v in enumerate(SEQGAN[:3])]
+    lines += [f"N=4,n4-s{i},{v},,,,," for i, v in enumerate(MLE[:2])]
+    lines += [f"N=4,n4-s{i},{v},{v - 0.02},5,9.1,1," for i, v in enumerate(MLE[2:4], 2)]
+    csv = tmp_path / "runs.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    res = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--reference", "N=16"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    row = next(x for x in res.stdout.splitlines() if x.startswith("| N=4 |"))
+    best = np.array(MLE[2:4]) - 0.02
+    assert f"| {np.mean(MLE[:4]):.4f} ± {np.std(MLE[:4], ddof=1):.4f} [" in row  # end: all 4
+    assert f"| {best.mean():.4f} ± {best.std(ddof=1):.4f} (2 of 4 runs) |" in row
+    assert "| 9.1000 ± 0.0000 (2 of 4 runs) |" in row
+    end, best_c = (
+        compare(MLE[:4], SEQGAN[:3]),
+        compare(list(best), list(np.array(SEQGAN[:3]) - 0.01)),
+    )
+    assert f"| end | N=4 | {end.difference:+.4f} [" in res.stdout
+    assert f"| best | N=4 | {best_c.difference:+.4f} [" in res.stdout
+    res = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--reference", "N=16",
+                          "--paired"], capture_output=True, text=True, check=True)  # fmt: skip
+    d = np.array(MLE[:3]) - np.array(SEQGAN[:3])  # the seeds both have: 0, 1, 2
+    _, t, p = against_value(d, 0.0)
+    assert f"| end | N=4 | 3 | {d.mean():+.4f} [" in res.stdout
+    assert f"| {t:.2f} (2) | {p:.2g} | {sign_flip_p(d)[0]:.3g} (8) |" in res.stdout
+    assert "| best | N=4 | 1 |" not in res.stdout  # one seed with both: no test
 
 
 def test_table1_finals_adds_a_run_from_its_directory(tmp_path):

@@ -111,6 +111,20 @@ def against_value(x: Sequence[float], value: float) -> tuple[float, float, float
     return diff, t, 2.0 * float(stats.t.sf(abs(t), len(a) - 1))
 
 
+def sign_flip_p(differences: Sequence[float]) -> tuple[float, int]:
+    """Two-sided exact test of paired runs (two settings sharing each seed's pretraining):
+    under no effect each seed's difference is as likely negative as positive, so p is the
+    share of the 2^n sign flips whose |mean| is at least the observed one (observed
+    included: p >= 2 / 2^n). Returns (p, flips); n <= 20."""
+    d = np.asarray(differences, dtype=float)
+    if len(d) > 20:
+        raise ValueError(f"sign_flip_p enumerates 2^n flips; n = {len(d)} is over 20")
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))  # (2^n, n)
+    observed = abs(d.mean())
+    tol = 1e-12 * max(1.0, observed)
+    return float(np.mean(np.abs(signs @ d) / len(d) >= observed - tol)), len(signs)
+
+
 def _num(v: float, spec: str) -> str:
     return "" if math.isnan(v) else format(v, spec)
 
