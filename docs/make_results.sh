@@ -69,9 +69,11 @@ main_job() {
   cp "$OUT/main/nll_oracle.png" "$FIGURES/nll_oracle_cpu.png"
 }
 
-rollouts() {
+rollouts() {  # seeds 88-91 (N = 256: 88-90); docs/runs keeps 90 and 91's records
   local runs=()
-  for n in 4 16 64 256; do for s in 88 89; do runs+=("rollouts-n$n-s$s"); done; done
+  for n in 4 16 64 256; do for s in 88 89 90 91; do
+    [ "$n-$s" = 256-91 ] || runs+=("rollouts-n$n-s$s")
+  done; done
   report rollouts "${runs[@]}" -- --metrics nll_oracle,nll_test \
     --versus schedule.rollout_num || return 0
   cp "$OUT/rollouts/versus.png" "$FIGURES/rollout_study.png"
