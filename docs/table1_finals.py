@@ -17,6 +17,10 @@ The rollout-count study in docs/results.md keeps its runs the same way:
 be empty where a run's value was not kept (its seed-88/89 runs are kept as the end values
 results.md published); the tables then say over how many runs each cell is.
 
+The Random rows (``init-s<seed>``) are the evaluation before training of the runs of
+each seed (every config draws the same initial generator from the seed): "end" is that
+evaluation, and there is no best.
+
 ``--paper METHOD=VALUE`` (repeatable) tests each method's runs against the paper's figure:
 the 95% interval of the mean (end and best) and the one-sample t-test.
 
@@ -134,6 +138,8 @@ def against_paper(by: dict[str, list[dict[str, str]]], paper: dict[str, float]) 
     for v in ("end", "best"):
         for method, value in paper.items():
             x = values(by[method], v)
+            if len(x) < 2:  # e.g. Random has no best value
+                continue
             lo, hi = mean_ci(x)
             diff, t, p = against_value(x, value)
             lines.append(

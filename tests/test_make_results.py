@@ -45,3 +45,17 @@ def test_missing_runs_are_named_and_unknown_sections_refused(tmp_path):
     assert not (tmp_path / "out").exists() and not any((tmp_path / "fig").iterdir())
     res = make_results(tmp_path, "tabel1")
     assert res.returncode == 2 and "unknown section 'tabel1'" in res.stderr
+
+
+def test_table1_figures_come_from_the_kept_records(tmp_path):
+    """The table1 section reads docs/runs (the records the repository keeps), so a fresh
+    checkout redraws results.md's Table 1 figures; both SS variants get their own label."""
+    res = make_results(tmp_path, "table1")
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "out" / "table1" / "summary.md").read_text(encoding="utf-8")
+    for run in ("seqgan-long-s90", "baseline-mle-s92", "baseline-ss_per_run-s89",
+                "baseline-pg_bleu-s91"):  # fmt: skip
+        assert f"docs/runs/{run}" in summary
+    assert "ss.coin=per_run" in summary and "ss.coin=per_token" in summary
+    for name in ("table1_nll_oracle.png", "table1_nll_test.png"):
+        assert (tmp_path / "fig" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

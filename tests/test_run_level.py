@@ -172,6 +172,14 @@ def test_table1_finals_leaves_out_values_a_run_does_not_have(tmp_path):
     assert f"| end | N=4 | 3 | {d.mean():+.4f} [" in res.stdout
     assert f"| {t:.2f} (2) | {p:.2g} | {sign_flip_p(d)[0]:.3g} (8) |" in res.stdout
     assert "| best | N=4 | 1 |" not in res.stdout  # one seed with both: no test
+    # a method without best values (Table 1's Random rows) is tested on its end values only
+    rows = ["method,run,end,best,best_at,nll_test,wall_s,record"]
+    rows += [f"Random,init-s{i},{11.43 + i / 100},,,8.52,," for i in range(3)]
+    csv.write_text("\n".join(rows) + "\n")
+    res = subprocess.run([sys.executable, str(script), "--csv", str(csv), "--reference", "Random",
+                          "--paper", "Random=10.31"], capture_output=True, text=True, check=True)  # fmt: skip
+    assert "| end | Random | 3 | 11.4400 [" in res.stdout
+    assert "| best | Random |" not in res.stdout and "nan" not in res.stdout
 
 
 def test_table1_finals_adds_a_run_from_its_directory(tmp_path):
