@@ -75,11 +75,9 @@ main_job() {
   cp "$OUT/main/nll_oracle.png" "$FIGURES/nll_oracle_cpu.png"
 }
 
-rollouts() {  # seeds 90-92 (N = 256: 90-91), from their kept records (88-89's runs are gone)
+rollouts() {  # seeds 90-92, from their kept records (88-89's runs are gone)
   local runs=()
-  for n in 4 16 64 256; do for s in 90 91 92; do
-    [ "$n-$s" = 256-92 ] || runs+=("rollouts-n$n-s$s")
-  done; done
+  for n in 4 16 64 256; do for s in 90 91 92; do runs+=("rollouts-n$n-s$s"); done; done
   RUNS=$RECORDS report rollouts "${runs[@]}" -- --metrics nll_oracle,nll_test \
     --versus schedule.rollout_num || return 0
   cp "$OUT/rollouts/versus.png" "$FIGURES/rollout_study.png"
