@@ -5,12 +5,13 @@
 #
 # SECTION: table1 | table1_within | official | main | rollouts | poems | obama | music.
 # Each section runs `seqgan report` over the run directories that section of results.md
-# names (under $RUNS, default runs/; table1 and rollouts read the records kept in $RECORDS,
-# default docs/runs/, so they work on a fresh checkout), writes $OUT/<section>/ (default report/: summary.md with
-# the tables, one CSV per run, PNGs) and copies the figures that results.md shows into
-# $FIGURES (default docs/). The train commands that make the runs are printed next to each
-# table in results.md. A section whose runs are missing is skipped with their names; the
-# exit status is then 1. $SEQGAN is the command that runs seqgan (default: seqgan).
+# names (under $RUNS, default runs/; table1 and rollouts read the records kept in
+# $RECORDS, default docs/runs/, so they work on a fresh checkout), writes $OUT/<section>/
+# (default report/: summary.md with the tables, one CSV per run, PNGs) and copies the
+# figures that results.md shows into $FIGURES (default docs/). The train commands that
+# make the runs are printed next to each table in results.md. A section whose runs are
+# missing is skipped with their names; the exit status is then 1. $SEQGAN is the command
+# that runs seqgan (default: seqgan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs}
