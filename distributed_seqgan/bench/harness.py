@@ -5,8 +5,8 @@ for it; median of repeats; at the start and at the end; the higher counts, since
 only lowers them) and then times MLE epoch, rollout-reward batch, sampling 9,984 sequences,
 D train step, D retraining round and one full adversarial iteration. For each it reports
 the median time, the FLOPs counted by hand (``flops.py``), the achieved GFLOP/s and the
-ratio to the ceiling of the precision it ran in, measured in the same run (a busy machine halves the
-ceiling, so the ratio is the comparable number). Results are printed and appended to
+ratio to the ceiling of the precision it ran in, measured in the same run (a busy machine
+halves the ceiling, so the ratio is the comparable number). Results are printed and appended to
 docs/benchmark-log.md (summarized in docs/benchmarks.md). This is ``seqgan bench``.
 """
 
