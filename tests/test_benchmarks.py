@@ -155,6 +155,19 @@ def test_eval_benchmark_writes_before_and_after(tmp_path):
     assert "(256 samples" in music[3] and "(256 samples" in music[4]
 
 
+def test_eval_benchmark_times_nll_test_with_and_without_gradient_work(tmp_path):
+    """The synthetic task's row, then NLL-test both ways (the script asserts one value)."""
+    out = tmp_path / "log.md"
+    res = run("benchmarks/bench_eval.py", "--tasks", "synthetic-cpu", "--set",
+              "data.num_positive=256", "--set", "data.num_test=256", "--set",
+              "schedule.generated_num=256", "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert "| synthetic-cpu | 256 / 256 |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 256 |")).split(" | ")
+    assert len(row) == 4 and row[1].endswith(" s") and row[3].endswith("x |")
+
+
 def test_threads_benchmark_writes_every_policy(tmp_path):
     out = tmp_path / "log.md"
     res = run("benchmarks/bench_threads.py", "--quick", "--out", str(out))

@@ -49,6 +49,29 @@ def test_fused_weighted_nll_without_grad():
     torch.testing.assert_close(got, want)
 
 
+def test_fused_weighted_nll_under_no_grad_skips_the_gradient_work():
+    """Evaluation (NLL-test) calls it under torch.no_grad() on weights that require grad:
+    one GEMM per chunk of rows, not three, and the training path's loss bit for bit."""
+    g = torch.Generator().manual_seed(3)
+    lin = torch.nn.Linear(8, 300)
+    rows = 2 * CHUNK_ROWS + 5
+    h, t = torch.randn(rows, 8, generator=g), torch.randint(0, 300, (rows,), generator=g)
+    w = torch.rand(rows, generator=g)
+
+    def gemms(grad: bool) -> tuple[torch.Tensor, int]:
+        with torch.profiler.profile() as prof, torch.set_grad_enabled(grad):
+            loss = linear_weighted_nll(h, lin, t, w)
+        names = [e.name for e in prof.events()]
+        return loss, sum(n in ("aten::addmm", "aten::addmm_", "aten::mm") for n in names)
+
+    loss_eval, n_eval = gemms(False)
+    loss_train, n_train = gemms(True)
+    chunks = -(-rows // CHUNK_ROWS)
+    assert n_eval == chunks
+    assert n_train == 3 * chunks
+    assert torch.equal(loss_eval, loss_train.detach())
+
+
 # ----------------------------------------------------------------------------- sampler
 def _plain_sampler(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """The textbook inverse CDF: softmax, full cumsum, search."""

@@ -187,6 +187,23 @@ def reward_variance(
     return (spread / num_rollouts).mean().item()
 
 
+def gather_rollouts(
+    results: Sequence[ShardResult],
+    num_samples: int,
+    num_rollouts: int,
+    seq_len: int,
+    version: int,
+    stats: dict[str, int],
+) -> RolloutResult:
+    """A rollout call's shard results -> its rewards (B, T), their Monte-Carlo variance and
+    a copy of the pool's counters: what every backend returns."""
+    return RolloutResult(
+        combine_rewards(results, num_samples, num_rollouts, seq_len, version),
+        reward_variance(results, num_samples, num_rollouts, seq_len),
+        dict(stats),
+    )
+
+
 class LocalPool:
     """K in-process workers, run one after another: local mode, no ray."""
 
@@ -219,11 +236,7 @@ class LocalPool:
             )
             for k, s in enumerate(shards)
         ]
-        return RolloutResult(
-            combine_rewards(results, b, num_rollouts, seq_len, self.version),
-            reward_variance(results, b, num_rollouts, seq_len),
-            dict(self.stats),
-        )
+        return gather_rollouts(results, b, num_rollouts, seq_len, self.version, self.stats)
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         return next(self.sample_parts(n, 1, stream, step))

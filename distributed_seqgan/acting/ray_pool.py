@@ -44,11 +44,10 @@ from ..config import Config
 from ..errors import UserError, WorkerPoolError
 from .messages import RolloutResult, RolloutShard, StaleWeightsError, Weights, WorkerSpec
 from .pool import (
-    combine_rewards,
     cut_parts,
+    gather_rollouts,
     plan_rollout_shards,
     plan_sample_calls,
-    reward_variance,
     sampling_batch,
 )
 from .worker import RolloutWorker
@@ -255,11 +254,7 @@ class RayPool:
 
         calls = [call(s) for s in shards]
         results = self._run(calls)
-        return RolloutResult(
-            combine_rewards(results, b, num_rollouts, seq_len, self.version),
-            reward_variance(results, b, num_rollouts, seq_len),
-            dict(self.stats),
-        )
+        return gather_rollouts(results, b, num_rollouts, seq_len, self.version, self.stats)
 
     def sample(self, n: int, stream: str, step: int) -> torch.Tensor:
         return next(self.sample_parts(n, 1, stream, step))

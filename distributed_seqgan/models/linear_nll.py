@@ -28,9 +28,12 @@ class _LinearWeightedNLL(torch.autograd.Function):
         bias: torch.Tensor,  # (V,)
         targets: torch.Tensor,  # (N,) int64
         row_weights: torch.Tensor,  # (N,)
+        grad_enabled: bool,
     ) -> torch.Tensor:
         n = hidden.shape[0]
-        need_grad = any(ctx.needs_input_grad[:3])
+        # needs_input_grad says only that inputs require grad, under torch.no_grad() too;
+        # an evaluation (NLL-test) would pay for three GEMMs where it needs one
+        need_grad = grad_enabled and any(ctx.needs_input_grad[:3])
         loss = hidden.new_zeros((), dtype=torch.float64)
         g_hidden = torch.empty_like(hidden) if need_grad else None
         g_weight = torch.zeros_like(weight) if need_grad else None
@@ -58,7 +61,7 @@ class _LinearWeightedNLL(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         g_hidden, g_weight, g_bias = ctx.saved_tensors
-        return g_hidden * grad_out, g_weight * grad_out, g_bias * grad_out, None, None
+        return g_hidden * grad_out, g_weight * grad_out, g_bias * grad_out, None, None, None
 
 
 def linear_weighted_nll(
@@ -67,7 +70,13 @@ def linear_weighted_nll(
     """sum_i row_weights[i] * -log softmax(linear(hidden[i]))[targets[i]] as a scalar.
 
     hidden (N, H), targets (N,), row_weights (N,) (no gradient flows into the weights).
+    Under ``torch.no_grad()`` only the loss is computed (the same value).
     """
     return _LinearWeightedNLL.apply(
-        hidden, linear.weight, linear.bias, targets, row_weights.detach().to(hidden.dtype)
+        hidden,
+        linear.weight,
+        linear.bias,
+        targets,
+        row_weights.detach().to(hidden.dtype),
+        torch.is_grad_enabled(),
     )
