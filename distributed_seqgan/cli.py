@@ -51,6 +51,19 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see: {self.prog} --help)")
 
 
+PROGRESS_EVERY = dict(
+    type=float, default=600.0, metavar="SECONDS",
+    help="without a terminal (nohup, a pipe, a job log): a line saying where the run stands "
+    "in its plan and its time left, this often (default 600; 0: never)",
+)  # fmt: skip
+
+
+def progress_every(args: argparse.Namespace) -> float:
+    if args.progress_every < 0:
+        raise UserError("--progress-every must be >= 0 (0: never)")
+    return args.progress_every
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="seqgan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -71,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set schedule.mle_epochs=10 (repeatable)",
     )
     t.add_argument("--quiet", action="store_true", help="no progress output (metrics.jsonl only)")
+    t.add_argument("--progress-every", **PROGRESS_EVERY)
     t.add_argument(
         "--init-from", metavar="RUN", default=None,
         help="start from RUN's pretrained generator and discriminator (skip MLE and D "
@@ -95,8 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value for every run (repeatable)")  # fmt: skip
     w.add_argument("--status-every", type=float, default=600.0, metavar="SECONDS",
-                   help="say each running run's newest log line this often (default 600; "
-                   "0: never)")  # fmt: skip
+                   help="say each running run's newest log line and where it stands in its "
+                   "plan this often (default 600; 0: never); the runs print their progress "
+                   "lines as often")  # fmt: skip
 
     r = sub.add_parser(
         "resume",
@@ -107,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--run", required=True, help=run_help + ", or its run.storage_path mirror URI")
     r.add_argument("--checkpoint", default=None, help="a checkpoint name (default: furthest)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--progress-every", **PROGRESS_EVERY)
 
     s = sub.add_parser(
         "sample",
@@ -220,7 +236,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .runner import train
 
     cfg = load_config(args.config, args.overrides)
-    run_dir = train(cfg, quiet=args.quiet, init_from=args.init_from)
+    run_dir = train(cfg, quiet=args.quiet, init_from=args.init_from,
+                    progress_every=progress_every(args))  # fmt: skip
     print(f"run directory: {run_dir}")
     return 0
 
@@ -239,7 +256,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         sys.stdout.reconfigure(line_buffering=True)
     seeds = parse_seeds(args.seeds)
     threads = args.threads or default_threads(args.parallel)
-    jobs, finished = plan_jobs(args.config, args.overrides, seeds, args.name, threads)
+    jobs, finished = plan_jobs(
+        args.config, args.overrides, seeds, args.name, threads, args.status_every
+    )
     for run_dir in finished:
         print(f"already finished: {run_dir}")
     failed = run_jobs(jobs, args.parallel, status_every=args.status_every)
@@ -252,7 +271,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     from .runner import resume
 
-    run_dir = resume(args.run, args.checkpoint, quiet=args.quiet)
+    run_dir = resume(args.run, args.checkpoint, quiet=args.quiet,
+                     progress_every=progress_every(args))  # fmt: skip
     print(f"run directory: {run_dir}")
     return 0
 

@@ -124,6 +124,7 @@ def _signals_stop_the_run() -> Iterator[None]:
 def _execute(
     cfg: Config, task: Task, pool: WorkerPool, run_dir: Path, quiet: bool,
     resume_from: dict[str, Any] | None = None, pretrained_by: Path | None = None,
+    progress_every: float = 600.0,
 ) -> None:  # fmt: skip
     """Runs the trainer in ``run_dir``: from the start, or from a checkpoint's state. A
     resumed run's state is restored first, so a checkpoint that does not fit leaves the
@@ -142,7 +143,7 @@ def _execute(
             phase, step = event.pop("phase"), event.pop("step")
             for sink in sinks:
                 sink.log(phase, step, event)
-    logger = RunLogger(run_dir, quiet=quiet, sinks=sinks)
+    logger = RunLogger(run_dir, quiet=quiet, sinks=sinks, progress_every=progress_every)
     try:
         threads = torch.get_num_threads()
         logger.info(f"run directory {run_dir}; torch {torch.__version__}, {threads} threads")
@@ -182,12 +183,13 @@ def _make_pool(cfg: Config, task: Task) -> WorkerPool:
 
 def train(
     cfg: Config, quiet: bool = False, pool: WorkerPool | None = None,
-    init_from: Path | str | None = None,
+    init_from: Path | str | None = None, progress_every: float = 600.0,
 ) -> Path:  # fmt: skip
     """Trains end to end as ``cfg`` says; returns the run directory. ``pool``: a pool built
     already (default: the one ``pool.backend`` names); it is closed at the end.
     ``init_from``: a run whose pretraining (MLE and D) this run starts from, skipping its
-    own; the configs must agree on everything pretraining reads (``warm_start``)."""
+    own; the configs must agree on everything pretraining reads (``warm_start``).
+    ``progress_every``: seconds between progress lines in plain output (0: none)."""
     check_task(cfg)  # the task's own rules, then sizes: both before any work
     check_fits(cfg)
     keep_freed_memory()  # D steps reallocate the same large buffers every step
@@ -205,7 +207,7 @@ def train(
             task.save(run_dir)
             if source is not None:
                 copy_pretraining(source, run_dir)
-            _execute(cfg, task, pool, run_dir, quiet, resume_from=start, pretrained_by=source)
+            _execute(cfg, task, pool, run_dir, quiet, start, source, progress_every)
     finally:
         pool.close()
     return run_dir
@@ -241,7 +243,10 @@ def mirror_destination(uri: str) -> Path:
     return runs_root(cfg.run.out_dir) / uri.rstrip("/").rsplit("/", 1)[-1]
 
 
-def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = False) -> Path:
+def resume(
+    run: Path | str, checkpoint_name: str | None = None, quiet: bool = False,
+    progress_every: float = 600.0,
+) -> Path:  # fmt: skip
     """Continues a run from its furthest checkpoint (or ``checkpoint_name``) with the run's
     own config; the result is the same as if it had never stopped. ``metrics.jsonl`` loses
     the events of the unit that was cut short and gets them again. ``run`` is a run
@@ -252,14 +257,16 @@ def resume(run: Path | str, checkpoint_name: str | None = None, quiet: bool = Fa
         run_dir.mkdir(parents=True, exist_ok=True)
         with own_run_dir(run_dir):  # fetched only by its owner: no overwriting a live run
             storage.fetch(str(run), run_dir)
-            return _resume_owned(run_dir, checkpoint_name, quiet)
+            return _resume_owned(run_dir, checkpoint_name, quiet, progress_every)
     run_dir = Path(run)
     load_run_config(run_dir)  # "no such run directory" / "not a run directory" first
     with own_run_dir(run_dir):
-        return _resume_owned(run_dir, checkpoint_name, quiet)
+        return _resume_owned(run_dir, checkpoint_name, quiet, progress_every)
 
 
-def _resume_owned(run_dir: Path, checkpoint_name: str | None, quiet: bool) -> Path:
+def _resume_owned(
+    run_dir: Path, checkpoint_name: str | None, quiet: bool, progress_every: float
+) -> Path:
     cfg = load_run_config(run_dir)
     check_fits(cfg)
     keep_freed_memory()
@@ -277,7 +284,7 @@ def _resume_owned(run_dir: Path, checkpoint_name: str | None, quiet: bool) -> Pa
     task = rebuild_task(run_dir, cfg)  # the data must give the run's vocabulary again
     pool = _make_pool(cfg, task)
     try:
-        _execute(cfg, task, pool, run_dir, quiet, resume_from=state)
+        _execute(cfg, task, pool, run_dir, quiet, resume_from=state, progress_every=progress_every)
     finally:
         pool.close()
     return run_dir

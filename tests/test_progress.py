@@ -1,9 +1,9 @@
 """Progress output: bars with rate and ETA on a terminal (a real pseudo-terminal here),
-today's plain line per event on a pipe, nothing with --quiet; the whole run's estimate."""
+a plain line per event on a pipe with a progress line every so often, nothing with
+--quiet; the whole run's estimate."""
 
 from __future__ import annotations
 
-import io
 import os
 import pty
 import re
@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from distributed_seqgan.infra.progress import PhaseBars, duration
+from distributed_seqgan.infra.progress import Progress, duration
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = str(REPO / "configs" / "smoke.yaml")
@@ -63,6 +63,24 @@ def test_a_pipe_gets_one_plain_line_per_event(tmp_path):
     for epoch in range(6):
         assert re.search(rf"\] mle +{epoch}  mle_loss=", out)
     assert re.search(r"\] adversarial +2  pg_loss=", out)
+    assert "progress:" not in out  # a run this short ends before the first (600 s)
+
+
+def test_a_pipe_gets_a_progress_line_every_so_often(tmp_path):
+    """--progress-every: where the run stands in its plan and its time left, as a line
+    after the unit that passes the interval (here every unit), the event lines unchanged."""
+    out = train_on(False, tmp_path, "--progress-every", "1e-9")
+    lines = out.splitlines()
+    said = [ln.split("] progress: ", 1)[1] for ln in lines if "] progress: " in ln]
+    assert said[0].startswith("MLE 1/6 epoch, run: ≥"), said  # D and G steps not timed yet
+    assert said[5] == "MLE 6/6 epoch", said  # nothing left measured, the rest unknown
+    assert said[-1] == "adversarial 3/3 it, run: 0s left", said
+    assert len(said) == 6 + 2 + 3  # one per unit: epochs, D rounds, iterations
+    first = next(i for i, ln in enumerate(lines) if "] progress: " in ln)
+    assert re.search(r"\] mle +0  mle_loss=", lines[first - 1])  # after its unit's line
+    res = subprocess.run([sys.executable, "-m", "distributed_seqgan", "train", "--config", SMOKE,
+                          "--progress-every", "-1"], cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 2 and "--progress-every must be >= 0" in res.stderr, res.stderr
 
 
 def test_quiet_stays_quiet_on_a_terminal(tmp_path):
@@ -71,12 +89,18 @@ def test_quiet_stays_quiet_on_a_terminal(tmp_path):
 
 
 def test_the_whole_run_estimate_counts_every_phase_left():
-    bars = PhaseBars(io.StringIO(), [("mle", 10), ("d_pretrain", 4), ("adversarial", 20)])
-    assert bars.run_left() == ""  # nothing measured yet
-    bars.done["mle"], bars.seconds["mle"], bars.measured["mle"] = 4, 8.0, 4  # 2 s/epoch
-    assert bars.run_left() == "≥12s"  # D and adversarial not measured: a lower bound
-    bars.done |= {"mle": 10, "d_pretrain": 1}
-    bars.seconds["d_pretrain"], bars.measured["d_pretrain"] = 30.0, 1
-    bars.seconds["adversarial"], bars.measured["adversarial"] = 300.0, 2  # 150 s/iteration
-    assert bars.run_left() == duration(3 * 30.0 + 20 * 150.0) == "51m30s"
+    p = Progress([("mle", 10), ("d_pretrain", 4), ("adversarial", 20)])
+    assert p.run_left() == "" and p.summary() == ""  # nothing measured, no phase yet
+    p.begin("mle", 4)  # a run resumed at epoch 4
+    assert p.summary() == "MLE 4/10 epoch"
+    p.seconds["mle"], p.measured["mle"] = 8.0, 4  # 2 s/epoch
+    assert p.run_left() == "≥12s"  # D and adversarial not measured: a lower bound
+    assert p.summary() == "MLE 4/10 epoch, run: ≥12s left"
+    p.begin("d_pretrain", 1)  # the phases before it are complete
+    assert p.done["mle"] == 10 and not p.advance("mle")  # not the phase in progress
+    p.seconds["d_pretrain"], p.measured["d_pretrain"] = 30.0, 1
+    p.seconds["adversarial"], p.measured["adversarial"] = 300.0, 2  # 150 s/iteration
+    assert p.run_left() == duration(3 * 30.0 + 20 * 150.0) == "51m30s"
+    assert p.advance("d_pretrain") and p.done["d_pretrain"] == 2
+    assert not p.begin("pg_bleu_d", 0) and p.summary() == ""  # not in the plan: nothing to say
     assert [duration(s) for s in (9, 125, 3725)] == ["9s", "2m05s", "1h02m"]

@@ -4,6 +4,7 @@ finished runs and resumes started ones."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from test_resume import _assert_same_run
 from distributed_seqgan.config import load_config
 from distributed_seqgan.errors import UserError
 from distributed_seqgan.runner import train
-from distributed_seqgan.runs.sweep import parse_seeds
+from distributed_seqgan.runs.sweep import parse_seeds, status
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = str(REPO / "configs" / "smoke.yaml")
@@ -63,6 +64,19 @@ def test_a_sweep_is_its_seeds_ordinary_runs_and_continues_where_it_stopped(tmp_p
     assert res.stdout.strip().splitlines()[-1].startswith("report: seqgan report --run ")
 
 
+def test_the_status_of_a_run_is_its_progress_and_newest_event(tmp_path):
+    log = tmp_path / "run.log"
+    assert status(log) == ""  # not written yet
+    log.write_text("[    0.1s] run directory runs/x\n")
+    assert status(log) == "[    0.1s] run directory runs/x"
+    lines = ["[  580.2s] adversarial   105  pg_loss=3.1", "[  586.8s] progress: adversarial "
+             "106/800 it, run: 9h35m left", "[  590.0s] eval          106  nll_oracle=8.9"]  # fmt: skip
+    log.write_text("\n".join(lines) + "\n\n")
+    assert status(log) == "adversarial 106/800 it, run: 9h35m left; " + lines[2]
+    log.write_text("\n".join(lines[:2]) + "\n")  # the progress line is the newest
+    assert status(log) == "adversarial 106/800 it, run: 9h35m left; " + lines[0]
+
+
 def test_sweep_errors_are_one_line_before_any_run(tmp_path):
     out = tmp_path / "out"
     cases = [
@@ -105,13 +119,17 @@ def test_a_sweep_writing_to_a_file_shows_progress_and_stops_on_sigterm(tmp_path)
     run_log = out / "smoke-s1.log"
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # until the run is in its adversarial phase
-            assert proc.poll() is None, log.read_text()
-            if run_log.is_file() and " adversarial " in run_log.read_text():
+        while time.monotonic() < deadline:  # until a status line says where in its plan
+            assert proc.poll() is None, log.read_text()  # the run's adversarial phase is
+            if "/100000 it, run: " in log.read_text():
                 break
             time.sleep(0.2)
-        time.sleep(3)  # three status lines more: a few hundred bytes, far below a buffer
-        assert "seed 1: starts" in log.read_text() and "seed 1 (" in log.read_text()
+        text = log.read_text()  # a few hundred bytes, far below a buffer
+        assert "seed 1: starts" in text and "seed 1 (" in text, text
+        said = [ln for ln in text.splitlines() if "/100000 it, run: " in ln]
+        assert said and re.search(r"^seed 1 \([\dms]+\): adversarial \d+/100000 it, run: "
+                                  r"\S+ left; \[ *[\d.]+s\] ", said[0]), text  # fmt: skip
+        assert "] progress: adversarial " in run_log.read_text()  # the run's own lines
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=120) == 128 + signal.SIGTERM
     finally:

@@ -6,7 +6,8 @@ left times that phase's measured seconds per unit (wall time between units, eval
 included). A phase that has not run yet in this process has no rate; until every remaining
 phase has one, the estimate counts only the measured ones and says so with "≥".
 Only a terminal gets bars; a pipe or a file (CI, ``ray job logs``, nohup) gets the plain
-event lines of :class:`~distributed_seqgan.infra.tracking.RunLogger` instead.
+event lines of :class:`~distributed_seqgan.infra.tracking.RunLogger` instead, and every
+``progress_every`` seconds a line with the same position and estimate (:class:`Progress`).
 """
 
 from __future__ import annotations
@@ -38,50 +39,45 @@ def duration(seconds: float) -> str:
     return f"{s}s"
 
 
-class PhaseBars:
-    def __init__(self, stream: TextIO, plan: list[tuple[str, int]]) -> None:
-        self.stream = stream
+class Progress:
+    """Where a run stands in its plan and how long the rest will take: units done per
+    phase, and each phase's seconds per unit as measured in this process (wall time between
+    units, evaluations included). The bars draw it on a terminal; plain output prints it as
+    a line every so often, which ``seqgan sweep`` repeats in its status lines."""
+
+    def __init__(self, plan: list[tuple[str, int]]) -> None:
         self.plan = dict(plan)  # phase -> units in the whole run, in run order
         self.done = dict.fromkeys(self.plan, 0)
         self.seconds = dict.fromkeys(self.plan, 0.0)  # measured in this process
         self.measured = dict.fromkeys(self.plan, 0)
-        self.bar: tqdm | None = None
         self.phase: str | None = None
         self.t_last = time.perf_counter()
 
-    def begin(self, phase: str, done: int) -> None:
+    def begin(self, phase: str, done: int) -> bool:
         """A phase starts (or resumes) with ``done`` of its units already done; the phases
-        before it are complete."""
-        self.close()
-        if not self.plan.get(phase):  # not in the plan, or no units (pg_bleu's D rounds)
-            return
+        before it are complete. False for a phase with no units to show (not in the plan,
+        or none: pg_bleu's D rounds)."""
+        self.phase = None
+        if not self.plan.get(phase):
+            return False
         for p in self.plan:
             if p == phase:
                 break
             self.done[p] = self.plan[p]
         self.phase, self.done[phase] = phase, done
         self.t_last = time.perf_counter()
-        width = _columns(self.stream)  # 0: a terminal that does not say (a bare pty)
-        self.bar = tqdm(
-            total=self.plan[phase], initial=done, desc=LABELS.get(phase, phase),
-            unit=UNITS.get(phase, "unit"), file=self.stream, leave=True,
-            dynamic_ncols=width > 0, ncols=None if width > 0 else 100,
-            nrows=None if width > 0 else 24,  # tqdm hides bars below a 0-row terminal
-        )  # fmt: skip
+        return True
 
-    def advance(self, phase: str, postfix: str) -> None:
-        """One unit of ``phase`` finished."""
-        if self.bar is None or phase != self.phase:
-            return
+    def advance(self, phase: str) -> bool:
+        """One unit of ``phase`` finished; False if ``phase`` is not the one in progress."""
+        if phase != self.phase:
+            return False
         now = time.perf_counter()
         self.seconds[phase] += now - self.t_last
         self.measured[phase] += 1
         self.t_last = now
         self.done[phase] += 1
-        left = self.run_left()
-        self.bar.set_postfix_str(f"run: {left} left, {postfix}" if left else postfix,
-                                 refresh=False)  # fmt: skip
-        self.bar.update(1)
+        return True
 
     def run_left(self) -> str:
         """The whole run's time left, '' before anything was measured."""
@@ -97,6 +93,50 @@ class PhaseBars:
         if total == 0.0 and unknown:
             return ""
         return ("≥" if unknown else "") + duration(total)
+
+    def summary(self) -> str:
+        """'adversarial 107/800 it, run: 9h35m left' ('' outside a phase)."""
+        if self.phase is None:
+            return ""
+        p = self.phase
+        text = f"{LABELS.get(p, p)} {self.done[p]}/{self.plan[p]} {UNITS.get(p, 'units')}"
+        left = self.run_left()
+        return f"{text}, run: {left} left" if left else text
+
+
+class PhaseBars:
+    """One tqdm bar per phase, its postfix the whole run's time left (:class:`Progress`)."""
+
+    def __init__(self, stream: TextIO, plan: list[tuple[str, int]]) -> None:
+        self.stream = stream
+        self.progress = Progress(plan)
+        self.bar: tqdm | None = None
+
+    @property
+    def phase(self) -> str | None:
+        return self.progress.phase
+
+    def begin(self, phase: str, done: int) -> None:
+        """A phase starts (or resumes) with ``done`` of its units already done."""
+        self.close()
+        if not self.progress.begin(phase, done):
+            return
+        width = _columns(self.stream)  # 0: a terminal that does not say (a bare pty)
+        self.bar = tqdm(
+            total=self.progress.plan[phase], initial=done, desc=LABELS.get(phase, phase),
+            unit=UNITS.get(phase, "unit"), file=self.stream, leave=True,
+            dynamic_ncols=width > 0, ncols=None if width > 0 else 100,
+            nrows=None if width > 0 else 24,  # tqdm hides bars below a 0-row terminal
+        )  # fmt: skip
+
+    def advance(self, phase: str, postfix: str) -> None:
+        """One unit of ``phase`` finished."""
+        if self.bar is None or not self.progress.advance(phase):
+            return
+        left = self.progress.run_left()
+        self.bar.set_postfix_str(f"run: {left} left, {postfix}" if left else postfix,
+                                 refresh=False)  # fmt: skip
+        self.bar.update(1)
 
     def write(self, line: str) -> None:
         """A line above the bar."""

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TextIO
 
 from ..errors import DataError
 from .files import append_line, open_append, write_atomic
-from .progress import PhaseBars
+from .progress import PhaseBars, Progress
 
 
 class Sink(Protocol):
@@ -33,7 +33,10 @@ class RunLogger:
         quiet: bool = False,
         sinks: tuple[Sink, ...] = (),
         bars: bool | None = None,
+        progress_every: float = 600.0,
     ) -> None:
+        """``progress_every``: without bars, the seconds between progress lines (where the
+        run stands in its plan, and its time left; 0: none)."""
         self.sinks = sinks
         self.path = run_dir / "metrics.jsonl"
         self._file = open_append(self.path)
@@ -43,18 +46,24 @@ class RunLogger:
             _is_terminal(self.stream) if bars is None else bars
         )
         self.bars: PhaseBars | None = None
-        self.t0 = time.perf_counter()
+        self.progress: Progress | None = None  # plain lines: the position, said now and then
+        self.progress_every = progress_every
+        self.t0 = self._said = time.perf_counter()
 
     def plan(self, phases: list[tuple[str, int]]) -> None:
         """The run's phases and their units, in order: what the bars and the whole run's
         time left are made of."""
         if self._bars_wanted and self.stream is not None:
             self.bars = PhaseBars(self.stream, phases)
+        elif self.stream is not None and self.progress_every > 0:
+            self.progress = Progress(phases)
 
     def begin(self, phase: str, done: int = 0) -> None:
         """A phase of the plan starts, with ``done`` units already done (a resumed run)."""
         if self.bars is not None:
             self.bars.begin(phase, done)
+        elif self.progress is not None:
+            self.progress.begin(phase, done)
 
     def end(self) -> None:
         """The last phase ended: its bar stays on screen, finished."""
@@ -77,6 +86,11 @@ class RunLogger:
             return
         parts = " ".join(_format(k, v) for k, v in metrics.items())
         self._print(f"[{self.elapsed():7.1f}s] {phase:<12} {step:>4}  {parts}")
+        if self.progress is not None and self.progress.advance(phase):
+            now = time.perf_counter()
+            if now - self._said >= self.progress_every:
+                self._said = now
+                self.info(f"progress: {self.progress.summary()}")
 
     def info(self, text: str) -> None:
         if self.stream is not None:

@@ -6,9 +6,10 @@ idle, a multi-core CPU has cores to spare). Each seed is an ordinary ``seqgan tr
 ``resume``) child process with its own run directory ``<name>-s<seed>``, so a sweep's
 runs are exactly the runs those commands make, and a stopped sweep continues where each
 run stopped: a finished run is skipped, a started one resumed. Each child writes its
-event lines to ``<name>-s<seed>.log`` beside its run directory, and the sweep repeats each
-running child's newest line every ``status_every`` seconds, so a sweep of many hours shows
-where each run is without opening its log.
+event lines to ``<name>-s<seed>.log`` beside its run directory, and a progress line (where
+it stands in its plan, and its time left) every ``status_every`` seconds; the sweep repeats
+each running child's newest event line and progress as often, so a sweep of many hours
+shows where each run is without opening its log.
 """
 
 from __future__ import annotations
@@ -65,11 +66,13 @@ def run_state(run_dir: Path) -> str:
 
 
 def plan_jobs(
-    config: str, overrides: Sequence[str], seeds: Sequence[int], name: str | None, threads: int
-) -> tuple[list[Job], list[Path]]:
+    config: str, overrides: Sequence[str], seeds: Sequence[int], name: str | None, threads: int,
+    progress_every: float = 600.0,
+) -> tuple[list[Job], list[Path]]:  # fmt: skip
     """The jobs to run and the runs already finished. The config is loaded once per seed
     here, so a bad key or value stops the sweep before any process starts."""
     base = [sys.executable, "-m", "distributed_seqgan"]
+    progress = ["--progress-every", str(progress_every)]
     jobs, finished = [], []
     for seed in seeds:
         sets = [*overrides, f"seed={seed}", f"run.threads={threads}"]
@@ -82,24 +85,32 @@ def plan_jobs(
             continue
         if state == "started":
             load_run_config(run_dir)  # its own config: a broken one stops the sweep now
-            command = [*base, "resume", "--run", str(run_dir)]
+            command = [*base, "resume", "--run", str(run_dir), *progress]
         else:
             args = [a for s in [*sets, f"run.name={run_dir.name}"] for a in ("--set", s)]
-            command = [*base, "train", "--config", config, *args]
+            command = [*base, "train", "--config", config, *args, *progress]
         log = run_dir.parent / f"{run_dir.name}.log"
         jobs.append(Job(seed, run_dir, command, log))
     return jobs, finished
 
 
-def last_line(log: Path, tail: int = 4096) -> str:
-    """The newest non-empty line of a child's log ('' while it has written none)."""
+# a run's progress line: "[  586.8s] progress: adversarial 107/800 it, run: 9h35m left"
+PROGRESS = "] progress: "
+
+
+def status(log: Path, tail: int = 8192) -> str:
+    """A child's newest progress and its newest other line, from the end of its log
+    ('' while it has written none)."""
     try:
         with log.open("rb") as f:
             f.seek(max(0, f.seek(0, os.SEEK_END) - tail))
-            lines = f.read().decode("utf-8", "replace").splitlines()
+            lines = [ln.strip() for ln in f.read().decode("utf-8", "replace").splitlines()]
     except OSError:
         return ""
-    return next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    lines = [ln for ln in lines if ln]
+    progress = next((ln.split(PROGRESS, 1)[1] for ln in reversed(lines) if PROGRESS in ln), "")
+    event = next((ln for ln in reversed(lines) if PROGRESS not in ln), "")
+    return f"{progress}; {event}" if progress and event else progress or event
 
 
 def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 600.0) -> list[Job]:
@@ -147,7 +158,7 @@ def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 60
                 next_status = time.monotonic() + status_every
                 for job in running:
                     took = duration(time.monotonic() - job.started)
-                    say(f"seed {job.seed} ({took}): {last_line(job.log) or 'starting'}")
+                    say(f"seed {job.seed} ({took}): {status(job.log) or 'starting'}")
             time.sleep(0.2)
     finally:
         for s, handler in old.items():
