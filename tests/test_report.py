@@ -76,6 +76,28 @@ def test_the_tables_are_metrics_jsonl(runs, tmp_path):
     assert row.split(" | ")[-2] == f"{statistics.mean(best):.4f} ± {statistics.stdev(best):.4f}"
 
 
+def test_a_run_that_has_not_finished_says_where_it_stands(runs, tmp_path):
+    """A run still going (or stopped) has latest values, not finals: the report says so
+    for that run, in its row and in its label's count, and leaves finished runs as they are."""
+    cut = tmp_path / "cut"  # a-s1 as it stood after its second adversarial iteration
+    cut.mkdir()
+    (cut / "config.yaml").write_text((runs["a-s1"] / "config.yaml").read_text())
+    lines = (runs["a-s1"] / "metrics.jsonl").read_text().splitlines(keepends=True)
+    its = [i for i, ln in enumerate(lines) if '"phase": "adversarial"' in ln]
+    assert len(its) == 3  # smoke: 3 iterations
+    (cut / "metrics.jsonl").write_text("".join(lines[: its[1] + 1]))
+    res = _report(tmp_path / "report", runs["a-s1"], cut)
+    assert res.returncode == 0, res.stderr
+    summary = (tmp_path / "report" / "summary.md").read_text(encoding="utf-8")
+    assert (
+        "Not finished (their values are the latest, not finals): `cut` at adversarial 2/3."
+        in summary
+    )
+    assert "| cut (unfinished: adversarial 2/3) | " in summary
+    assert "| a-s1 | " in summary and "a-s1 (unfinished" not in summary
+    assert " | 2 (1 unfinished) | " in summary  # the two are seeds of one experiment
+
+
 def test_label_names_the_experiments_by_the_keys_given(runs, tmp_path):
     """``--label seed`` pools a-s1 with b-s1 (both seed 1), whatever else differs."""
     import statistics

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import changes_results, flatten, key_applies, load_run_config
+from ..config import Config, changes_results, flatten, key_applies, load_run_config
 from ..errors import UserError
 from ..infra.tracking import read_metrics
+from ..learning.algorithms import plan
 from ..tasks import TASKS
 
 NOT_METRICS = {"phase", "step", "eval_phase", "time_s"}
@@ -38,6 +39,7 @@ class RunRecord:
     label: str = field(default="")  # what tells it apart; set by load_runs
     reference: bool = False  # a published curve (--reference), not a run of ours
     adversarial: list[dict[str, float]] = field(default_factory=list)  # one per iteration
+    unfinished: str = ""  # where a run that has not finished stands ("adversarial 132/800")
 
     @property
     def name(self) -> str:
@@ -117,7 +119,17 @@ def load_run(path: Path) -> RunRecord:
         if e["phase"] == "adversarial"
     ]
     return RunRecord(path, flatten(config), evals, pre, _wall_time(events),
-                     adversarial=adversarial)  # fmt: skip
+                     adversarial=adversarial, unfinished=_unfinished(cfg, events))  # fmt: skip
+
+
+def _unfinished(cfg: Config, events: list[dict[str, Any]]) -> str:
+    """The first phase of the run's plan with units not logged, as 'adversarial 132/800'
+    ('' for a finished run): a run still going, or stopped, has latest values, not finals."""
+    for phase, n in plan(cfg):
+        done = len({e["step"] for e in events if e["phase"] == phase.name})
+        if done < n:
+            return f"{phase.name} {done}/{n}"
+    return ""
 
 
 def _wall_time(events: list[dict[str, Any]]) -> float:

@@ -68,6 +68,10 @@ def write_report(
     written: list[Path] = []
     lines = ["# Report", ""]
     lines += ["Runs: " + ", ".join(f"`{r.path}`" for r in runs) + ".", ""]
+    unfinished = [f"`{r.name}` at {r.unfinished}" for r in runs if r.unfinished]
+    if unfinished:  # still going, or stopped: their last values are no finals
+        lines += ["Not finished (their values are the latest, not finals): "
+                  + "; ".join(unfinished) + ".", ""]  # fmt: skip
     lines += ["## Final values", "", *finals_table(runs, chosen), ""]
     if len({r.label for r in runs}) < len(runs):
         lines += ["## Mean ± std over seeds", "", *groups_table(runs, chosen), ""]

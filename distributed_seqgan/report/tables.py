@@ -26,7 +26,8 @@ def evaluations_table(run: RunRecord, metrics: Sequence[str]) -> list[str]:
 
 def finals_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]:
     """Per run: the final value of each metric, the best NLL-oracle (where logged; the
-    official baseline scripts report the best) and the wall time."""
+    official baseline scripts report the best) and the wall time; a run that has not
+    finished says where it stands."""
     with_best = [m for m in metrics if any(r.best(m) for r in runs) and m == "nll_oracle"]
     head = ["run", "label", "seed", *metrics, *(f"best {m} (at)" for m in with_best), "wall (s)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -35,7 +36,8 @@ def finals_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]
         for m in with_best:
             b = r.best(m)
             best.append("" if b is None else f"{b[0]:.4f} ({b[1].phase} {b[1].step})")
-        cells = [r.name, r.label, str(r.seed), *(fmt(r.final(m)) for m in metrics), *best]
+        name = f"{r.name} (unfinished: {r.unfinished})" if r.unfinished else r.name
+        cells = [name, r.label, str(r.seed), *(fmt(r.final(m)) for m in metrics), *best]
         lines.append("| " + " | ".join([*cells, f"{r.wall_s:.0f}"]) + " |")
     return lines
 
@@ -61,7 +63,9 @@ def groups_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]
         cells = [_mean_std([v for r in group if (v := r.final(m)) is not None]) for m in metrics]
         best = [_mean_std([b[0] for r in group if (b := r.best(m))]) for m in with_best]
         wall = _mean_std([r.wall_s for r in group], digits=0)
-        lines.append("| " + " | ".join([label, str(len(group)), *cells, *best, wall]) + " |")
+        unfinished = sum(1 for r in group if r.unfinished)
+        n = f"{len(group)} ({unfinished} unfinished)" if unfinished else str(len(group))
+        lines.append("| " + " | ".join([label, n, *cells, *best, wall]) + " |")
     return lines
 
 
