@@ -164,9 +164,13 @@ def finals_row(method: str, run_dir: Path, record: Path) -> dict[str, str]:
 
 def add_run(csv_path: Path, method: str, run_dir: Path) -> dict[str, str]:
     """Keeps the run's record beside the CSV (docs/runs/<name>/) and appends its row;
-    a run already in the CSV is an error, not a second row."""
+    a run already in the CSV, or one that has not finished, is an error, not a row."""
     if any(r["run"] == run_dir.name for rows in load(csv_path).values() for r in rows):
         raise SystemExit(f"table1_finals: {run_dir.name} is already in {csv_path}")
+    unfinished = load_run(run_dir).unfinished
+    if unfinished:
+        raise SystemExit(f"table1_finals: {run_dir.name} has not finished (it stands at "
+                         f"{unfinished}): its last values are no finals")  # fmt: skip
     record = csv_path.parent / "runs" / run_dir.name
     record.mkdir(parents=True, exist_ok=True)
     for name in ("config.yaml", "metrics.jsonl"):

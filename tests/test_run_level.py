@@ -185,7 +185,8 @@ def test_table1_finals_leaves_out_values_a_run_does_not_have(tmp_path):
 def test_table1_finals_adds_a_run_from_its_directory(tmp_path):
     """``--add METHOD RUN_DIR``: the run's record is kept beside the CSV and its row holds
     the last and the lowest evaluation after initialisation and the wall time summed over
-    the processes that wrote the run (a resume restarts the clock); adding it twice fails."""
+    the processes that wrote the run (a resume restarts the clock); adding it twice, or
+    adding a run that has not finished, fails."""
     import json
     import shutil
     import subprocess
@@ -200,17 +201,28 @@ def test_table1_finals_adds_a_run_from_its_directory(tmp_path):
     run = tmp_path / "seqgan-long-s7"
     run.mkdir()
     shutil.copyfile(root / "docs" / "runs" / "seqgan-long-s90" / "config.yaml", run / "config.yaml")
+    units = [("mle", 120), ("d_pretrain", 50), ("adversarial", 199)]  # its plan, but 1 iteration
     events = [
         ("eval", 0, 10.0, {"eval_phase": "init", "nll_oracle": 8.0, "nll_test": 9.9}),
-        ("mle", 0, 50.0, {"loss": 1.0}),
+        *((phase, i, 50.0, {"loss": 1.0}) for phase, n in units for i in range(n)),
         ("eval", 0, 60.0, {"eval_phase": "adversarial", "nll_oracle": 8.9, "nll_test": 9.1}),
         ("eval", 5, 100.0, {"eval_phase": "adversarial", "nll_oracle": 8.7, "nll_test": 9.2}),
         ("eval", 10, 30.0, {"eval_phase": "adversarial", "nll_oracle": 8.8, "nll_test": 9.3}),
     ]  # the last one after a resume: its process's clock started at 0
-    with (run / "metrics.jsonl").open("w") as f:
-        for phase, step, t, rest in events:
-            f.write(json.dumps({"phase": phase, "step": step, "time_s": t, **rest}) + "\n")
+
+    def write(events) -> None:
+        with (run / "metrics.jsonl").open("w") as f:
+            for phase, step, t, rest in events:
+                f.write(json.dumps({"phase": phase, "step": step, "time_s": t, **rest}) + "\n")
+
+    write(events)
     script = [sys.executable, str(root / "docs" / "table1_finals.py"), "--csv", str(csv)]
+    res = subprocess.run([*script, "--add", "SeqGAN", str(run)], capture_output=True, text=True)
+    assert (
+        res.returncode != 0 and "has not finished (it stands at adversarial 199/200)" in res.stderr
+    )
+    assert csv.read_text().count("\n") == 1 and not (docs / "runs").exists()
+    write([*events, ("adversarial", 199, 30.0, {"loss": 1.0})])
     res = subprocess.run([*script, "--add", "SeqGAN", str(run)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert csv.read_text().splitlines()[1] == (
