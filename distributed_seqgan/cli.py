@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--status-every", type=float, default=600.0, metavar="SECONDS",
                    help="say each running run's newest log line and where it stands in its "
                    "plan this often (default 600; 0: never); the runs print their progress "
-                   "lines as often")  # fmt: skip
+                   "lines twice as often")  # fmt: skip
 
     r = sub.add_parser(
         "resume",
@@ -257,7 +257,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     threads = args.threads or default_threads(args.parallel)
     jobs, finished = plan_jobs(
-        args.config, args.overrides, seeds, args.name, threads, args.status_every
+        args.config, args.overrides, seeds, args.name, threads, args.status_every / 2
     )
     for run_dir in finished:
         print(f"already finished: {run_dir}")

@@ -7,9 +7,10 @@ idle, a multi-core CPU has cores to spare). Each seed is an ordinary ``seqgan tr
 runs are exactly the runs those commands make, and a stopped sweep continues where each
 run stopped: a finished run is skipped, a started one resumed. Each child writes its
 event lines to ``<name>-s<seed>.log`` beside its run directory, and a progress line (where
-it stands in its plan, and its time left) every ``status_every`` seconds; the sweep repeats
-each running child's newest event line and progress as often, so a sweep of many hours
-shows where each run is without opening its log.
+it stands in its plan, and its time left) every half ``status_every`` (so that each status
+finds a recent one); every ``status_every`` seconds the sweep repeats each running child's
+newest progress and event line, so a sweep of many hours shows where each run is without
+opening its log.
 """
 
 from __future__ import annotations
