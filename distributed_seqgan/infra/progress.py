@@ -20,6 +20,8 @@ from tqdm import tqdm
 
 LABELS = {"mle": "MLE", "ss": "SS", "d_pretrain": "D pretrain", "adversarial": "adversarial"}
 UNITS = {"mle": "epoch", "ss": "epoch", "d_pretrain": "round", "adversarial": "it"}
+# how a plain progress line starts after its "[  586.8s] " (``seqgan sweep`` finds it by this)
+PROGRESS_LINE = "progress: "
 
 
 def _columns(stream: TextIO) -> int:

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TextIO
 
 from ..errors import DataError
 from .files import append_line, open_append, write_atomic
-from .progress import PhaseBars, Progress
+from .progress import PROGRESS_LINE, PhaseBars, Progress
 
 
 class Sink(Protocol):
@@ -90,7 +90,7 @@ class RunLogger:
             now = time.perf_counter()
             if now - self._said >= self.progress_every:
                 self._said = now
-                self.info(f"progress: {self.progress.summary()}")
+                self.info(PROGRESS_LINE + self.progress.summary())
 
     def info(self, text: str) -> None:
         if self.stream is not None:

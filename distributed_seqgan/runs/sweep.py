@@ -27,7 +27,7 @@ from pathlib import Path
 from ..config import load_config, load_run_config
 from ..errors import Stopped, UserError
 from ..infra import checkpoint
-from ..infra.progress import duration
+from ..infra.progress import PROGRESS_LINE, duration
 from ..runner import runs_root
 
 
@@ -96,7 +96,7 @@ def plan_jobs(
 
 
 # a run's progress line: "[  586.8s] progress: adversarial 107/800 it, run: 9h35m left"
-PROGRESS = "] progress: "
+PROGRESS = "] " + PROGRESS_LINE
 
 
 def status(log: Path, tail: int = 8192) -> str:
