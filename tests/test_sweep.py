@@ -72,9 +72,9 @@ def test_the_status_of_a_run_is_its_progress_and_newest_event(tmp_path):
     lines = ["[  580.2s] adversarial   105  pg_loss=3.1", "[  586.8s] progress: adversarial "
              "106/800 it, run: 9h35m left", "[  590.0s] eval          106  nll_oracle=8.9"]  # fmt: skip
     log.write_text("\n".join(lines) + "\n\n")
-    assert status(log) == "adversarial 106/800 it, run: 9h35m left; " + lines[2]
+    assert status(log) == "[  586.8s] adversarial 106/800 it, run: 9h35m left; " + lines[2]
     log.write_text("\n".join(lines[:2]) + "\n")  # the progress line is the newest
-    assert status(log) == "adversarial 106/800 it, run: 9h35m left; " + lines[0]
+    assert status(log) == "[  586.8s] adversarial 106/800 it, run: 9h35m left; " + lines[0]
 
 
 def test_sweep_errors_are_one_line_before_any_run(tmp_path):
@@ -127,7 +127,7 @@ def test_a_sweep_writing_to_a_file_shows_progress_and_stops_on_sigterm(tmp_path)
         text = log.read_text()  # a few hundred bytes, far below a buffer
         assert "seed 1: starts" in text and "seed 1 (" in text, text
         said = [ln for ln in text.splitlines() if "/100000 it, run: " in ln]
-        assert said and re.search(r"^seed 1 \([\dms]+\): adversarial \d+/100000 it, run: "
+        assert said and re.search(r"^seed 1 \([\dms]+\): \[ *[\d.]+s\] adversarial \d+/100000 it, run: "
                                   r"\S+ left; \[ *[\d.]+s\] ", said[0]), text  # fmt: skip
         assert "] progress: adversarial " in run_log.read_text()  # the run's own lines
         proc.send_signal(signal.SIGTERM)

@@ -101,7 +101,8 @@ PROGRESS = "] " + PROGRESS_LINE
 
 def status(log: Path, tail: int = 8192) -> str:
     """A child's newest progress and its newest other line, from the end of its log
-    ('' while it has written none)."""
+    ('' while it has written none). Each keeps its ``[  586.8s]`` time: the progress line
+    can be minutes older than the event after it."""
     try:
         with log.open("rb") as f:
             f.seek(max(0, f.seek(0, os.SEEK_END) - tail))
@@ -109,7 +110,7 @@ def status(log: Path, tail: int = 8192) -> str:
     except OSError:
         return ""
     lines = [ln for ln in lines if ln]
-    progress = next((ln.split(PROGRESS, 1)[1] for ln in reversed(lines) if PROGRESS in ln), "")
+    progress = next((ln.replace(PROGRESS, "] ", 1) for ln in reversed(lines) if PROGRESS in ln), "")
     event = next((ln for ln in reversed(lines) if PROGRESS not in ln), "")
     return f"{progress}; {event}" if progress and event else progress or event
 
