@@ -15,6 +15,8 @@
 # Checkpoints (~90 MB a run) stay on the machine; what comes back, in $OUT:
 #   <NAME>-runs.tgz  config.yaml, metrics.jsonl and the log of every run
 #   <NAME>.md        each run's state, where it is, its last and best NLL-oracle
+# Exit status: 0 when the runs finished or saved their state and the table was written;
+# 3 when only the table failed; otherwise the sweep's.
 # Then, here: tar xzf <NAME>-runs.tgz -C runs/ and, for each finished run,
 #   python docs/table1_finals.py --add "SeqGAN, full D" runs/<NAME>-s88 ...
 set -uo pipefail
@@ -72,5 +74,11 @@ for d in sorted(p for p in runs.glob(f"{name}-s*") if p.is_dir()):
 out.write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 PYEOF
-echo "== results in $RES: $NAME-runs.tgz, $NAME.md"
+table=$?
+if [ $table -ne 0 ]; then
+  echo "== the status table failed (above); $RES/$NAME-runs.tgz has the runs"
+  case $code in 0|124|143) exit 3 ;; esac
+else
+  echo "== results in $RES: $NAME-runs.tgz, $NAME.md"
+fi
 case $code in 0|124|143) exit 0 ;; *) exit "$code" ;; esac

@@ -63,3 +63,19 @@ def test_runs_finish_or_stop_and_continue_and_come_back_without_checkpoints(tmp_
     after = adversarial_steps(run_dir)
     assert after[: len(before)] == before and len(after) > len(before)
     assert after == list(range(len(after)))  # continued where it stopped, no step twice
+
+
+def test_a_status_table_that_fails_is_said_and_the_runs_still_come_back(tmp_path):
+    """The table of where each run stands is made after the runs; if it cannot be made
+    (here: scipy unimportable, which ``table1_finals`` needs), the script says so and exits
+    3 instead of announcing a file it did not write, and the archive of runs is there."""
+    blocker = tmp_path / "noscipy"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text('import sys\nsys.modules["scipy"] = None\n')
+    res = table1_gpu(tmp_path, SEEDS="1", NAME="notable", PYTHONPATH=str(blocker))
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "every run finished" in res.stdout
+    assert "the status table failed" in res.stdout and "results in" not in res.stdout
+    assert not (tmp_path / "out" / "notable.md").exists()
+    with tarfile.open(tmp_path / "out" / "notable-runs.tgz") as tar:
+        assert "notable-s1/metrics.jsonl" in tar.getnames()
