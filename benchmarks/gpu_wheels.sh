@@ -31,7 +31,6 @@ tmp=$(mktemp -d)
   "referencing==$(version referencing)" "rpds-py==$(version rpds-py)"
 rm -rf .gpu-wheels-1 .gpu-wheels-2
 mkdir -p .gpu-wheels-1 .gpu-wheels-2
-grep -qx '/.gpu-wheels-\*/' .git/info/exclude 2>/dev/null || echo '/.gpu-wheels-*/' >> .git/info/exclude
 ray=$(ls "$tmp"/ray-*.whl)
 basename "$ray" > .gpu-wheels-2/ray-wheel-name
 split -b 40M "$ray" "$tmp/part-"

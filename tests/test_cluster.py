@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -269,6 +270,27 @@ def test_readme_job_submit_runs_the_smoke_config_where_the_readme_says(head):
         assert [e["step"] for e in events if e["phase"] == "adversarial"] == [0, 1, 2]
         assert (run_dir / "checkpoints" / "latest.pt").is_file()
     assert not list(REPO.glob("runs/cluster-check*"))  # never in the submitting checkout
+
+
+def test_the_jobs_working_dir_leaves_the_local_bulk_behind(tmp_path):
+    """`--working-dir .` uploads the checkout by Ray's own packaging, which honours
+    .gitignore files (not .git/info/exclude): the venv, runs and the GPU wheel halves
+    (~80 MB after benchmarks/gpu_wheels.sh) stay behind; code and configs go."""
+    from ray._private.runtime_env.packaging import create_package
+
+    shutil.copy(REPO / ".gitignore", tmp_path / ".gitignore")
+    kept = ["distributed_seqgan/cli.py", "configs/smoke.yaml"]
+    left = [".gpu-wheels-1/ray-part-1", ".gpu-wheels-2/ray-part-2", ".venv/bin/python",
+            "runs/x-s88/metrics.jsonl"]  # fmt: skip
+    for name in kept + left:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    package = tmp_path.parent / f"{tmp_path.name}.zip"
+    create_package(str(tmp_path), package, include_parent_dir=False, excludes=[],
+                   include_gitignore=True)  # fmt: skip
+    with zipfile.ZipFile(package) as z:
+        names = set(z.namelist())
+    assert set(kept) <= names and not names & set(left), names
 
 
 def test_job_with_a_failing_config_makes_submit_fail(head):
