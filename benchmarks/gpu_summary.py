@@ -8,7 +8,8 @@ Why: a lent GPU comes with minutes, not hours, so the next decision (e.g. which 
 formulation ``auto`` should take on CUDA, ``AUTO_FORMULATION`` in
 models/discriminator.py) has to be readable from one file. Reads what gpu.sh wrote:
 ``benchmark-log.md`` (the bench tables), ``paper-metrics.jsonl`` (the paper-schedule
-slice) and ``gpu.log``; a missing part is said, not an error.
+slice) and ``gpu.log`` (including the steps its deadline cut); a missing part is said, not
+an error.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ TARGETS = {
     "D retraining round (9984 + 9984, 3 epochs)": 0.4,
     "adversarial iteration (paper schedule)": 2.5,
 }
+# gpu.sh's lines for a step it skipped (deadline near) or stopped (its own limit)
+CUT = re.compile(r"^== [0-9:]+ ((?:skipped for time|stopped at its limit): .*)$")
 PAPER_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "synthetic.yaml"
 
 
@@ -122,12 +125,16 @@ def main(argv: list[str]) -> int:
     parts += ["", "## Paper schedule (configs/synthetic.yaml), extrapolated", ""]
     parts += schedule_estimate(res / "paper-metrics.jsonl")
     gpu_log = res / "gpu.log"
+    log_lines = gpu_log.read_text().splitlines() if gpu_log.is_file() else []
     shared = [
-        line for line in (gpu_log.read_text().splitlines() if gpu_log.is_file() else [])
-        if re.match(r"\d+ runs at once:|pool (ray|local):|device:", line)
-    ]  # fmt: skip
+        line for line in log_lines if re.match(r"\d+ runs at once:|pool (ray|local):|device:", line)
+    ]
     parts += ["", "## Device, Ray and seeds sharing the device (gpu.log)", ""]
     parts += [f"- {line}" for line in shared] or ["- none logged"]
+    cut = [m.group(1) for m in map(CUT.search, log_lines) if m]
+    if cut:
+        parts += ["", "## Steps cut for time (gpu.sh's limits and its deadline)", ""]
+        parts += [f"- {line}" for line in cut]
     text = "\n".join(parts) + "\n"
     (res / "summary.md").write_text(text)
     print(text, end="")

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 from distributed_seqgan.bench import common
@@ -270,3 +271,43 @@ def test_d_round_ab_alternates_two_checkouts_and_checks_their_losses_agree(tmp_p
     assert "| 1 |" in table and "| 2 |" in table and "| 3 |" not in table
     assert "mean D loss identical in every process: yes" in table
     assert "weights after the last round identical in every process: yes" in table
+
+
+def gpu_sh(tmp_path, **env: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path / "out"
+    full = dict(os.environ, DEVICE="cpu", PYTHON=sys.executable, OUT=str(out), **env)
+    res = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu.sh")], capture_output=True,
+                         text=True, cwd=REPO, env=full, timeout=600)  # fmt: skip
+    return res, out
+
+
+def test_gpu_sh_runs_every_step_and_brings_back_at_most_eight_files(tmp_path):
+    """benchmarks/gpu.sh in its CPU mode, as the device machine will run it: every step,
+    the fast and eager runs identical event by event, a step stopped at its own limit is
+    said in the log and the summary, and what comes back is at most 8 files (the device
+    call's limit), every step's log inside the archive."""
+    res, out = gpu_sh(tmp_path, PAPER_BUDGET_S="1")  # the paper slice: cut at 1 s
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) <= 8 and {"gpu.log", "summary.md", "runs-and-logs.tgz"} <= set(files)
+    fast_vs_eager = (out / "fast-vs-eager.md").read_text()
+    rows = [r.split(" | ") for r in fast_vs_eager.splitlines() if r.startswith("| ")][2:]
+    assert rows and all(r[2] == "0" for r in rows), fast_vs_eager
+    summary = (out / "summary.md").read_text()
+    assert "- stopped at its limit: paper schedule (1 s)" in summary, summary
+    assert "1 runs at once:" in summary and "2 runs at once:" in summary
+    with tarfile.open(out / "runs-and-logs.tgz") as tar:
+        names = tar.getnames()
+    assert {"./logs/graphs-true.log", "./logs/paper.log", "./logs/share2.log"} <= set(names)
+    assert not [n for n in names if n.endswith(".pt")]
+
+
+def test_gpu_sh_skips_what_its_deadline_leaves_no_time_for_and_still_summarises(tmp_path):
+    """With DEADLINE_S leaving under 10 s past the 20 s kept for the archive and summary,
+    every step is skipped and said, and the summary and archive are still written."""
+    res, out = gpu_sh(tmp_path, DEADLINE_S="25")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    summary = (out / "summary.md").read_text()
+    for step in ("CUDA tests", "seqgan bench", "paper schedule", "1 seeds at once"):
+        assert f"- skipped for time: {step} (deadline 25 s)" in summary, summary
+    assert (out / "runs-and-logs.tgz").is_file()
