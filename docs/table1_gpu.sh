@@ -10,7 +10,8 @@
 # NAME (run names <NAME>-s<seed>, default <config>-gpu); SETS (config overrides for new
 # runs, space-separated KEY=VALUE); RUNS (the run directories, default /tmp/table1-gpu:
 # kept while the machine stays warm); OUT (what comes back).
-# When BUDGET_S ends, every run gets SIGTERM and saves interrupted.pt; the same command
+# When BUDGET_S ends, every run gets SIGTERM and saves interrupted.pt (the sweep is killed
+# 30 s later if still there, so with the archive the call stays under 600 s); the same command
 # again on the same machine resumes each where it stopped and skips finished ones.
 # Checkpoints (~90 MB a run) stay on the machine; what comes back, in $OUT:
 #   <NAME>-runs.tgz  config.yaml, metrics.jsonl and the log of every run
@@ -39,7 +40,7 @@ SET_ARGS=()
 for kv in ${SETS:-}; do SET_ARGS+=(--set "$kv"); done
 
 echo "== $(date -u +%H:%M:%S) $CONFIG, seeds $SEEDS, $PARALLEL at once on $DEVICE, for $BUDGET_S s, in $RUNS"
-timeout --signal=TERM --kill-after=120 "$BUDGET_S" "$PY" -m distributed_seqgan sweep \
+timeout --signal=TERM --kill-after=30 "$BUDGET_S" "$PY" -m distributed_seqgan sweep \
   --config "$CONFIG" --seeds "$SEEDS" --parallel "$PARALLEL" --name "$NAME" --status-every 60 \
   --set run.device="$DEVICE" --set run.out_dir="$RUNS" "${SET_ARGS[@]}"
 code=$?
