@@ -24,9 +24,10 @@
 # What comes back ($OUT, at most 8 files at any moment): gpu.log, benchmark-log.md,
 # fast-vs-eager.md, ray-vs-local.md, paper-metrics.jsonl, runs-and-logs.tgz (every run
 # without checkpoints, every step's log), summary.md.
-# Wheels the machine lacks (Ray and its jsonschema stack: benchmarks/gpu_wheels.sh makes and
-# joins them) can be put in $WHEELS; they are installed with pip --no-index --no-deps into a
-# private folder first (their other needs are in the machine's image).
+# Wheels the machine lacks (Ray and its jsonschema stack: benchmarks/gpu_wheels.sh makes them
+# in .gpu-wheels/, one call's worth) can be put in $WHEELS; they are installed with pip
+# --no-index --no-deps into a private folder first (their other needs are in the image):
+#   device call: carry [".gpu-wheels"], timeout_s 600, WHEELS=.gpu-wheels OUT=$OUT bash benchmarks/gpu.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

@@ -311,3 +311,51 @@ def test_gpu_sh_skips_what_its_deadline_leaves_no_time_for_and_still_summarises(
     for step in ("CUDA tests", "seqgan bench", "paper schedule", "1 seeds at once"):
         assert f"- skipped for time: {step} (deadline 25 s)" in summary, summary
     assert (out / "runs-and-logs.tgz").is_file()
+
+
+def test_slim_wheel_drops_folders_and_their_record_lines_and_pip_installs_it(tmp_path):
+    """benchmarks/slim_wheel.py (how Ray fits one device call): the folders named are gone
+    from the wheel and its RECORD, every other member is byte for byte the original's, and
+    pip installs the result as gpu.sh does (--no-index --no-deps --target)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {"demo/__init__.py": b"X = 1\n", "demo/jars/big.jar": b"\0" * 4096,
+             "demo-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+             "demo-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+                                         b"Tag: py3-none-any\n"}  # fmt: skip
+    record = (
+        "".join(
+            f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}\n"
+            for name, data in files.items()
+        )
+        + "demo-1.0.dist-info/RECORD,,\n"
+    )
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name, data in {**files, "demo-1.0.dist-info/RECORD": record.encode()}.items():
+            z.writestr(name, data)
+    out = tmp_path / "slim"
+    out.mkdir()
+    res = run("benchmarks/slim_wheel.py", str(wheel), str(out), "demo/jars/")
+    assert res.returncode == 0, res.stderr
+    slim = out / wheel.name
+    with zipfile.ZipFile(slim) as z:
+        assert sorted(z.namelist()) == sorted(n for n in [*files, "demo-1.0.dist-info/RECORD"]
+                                              if not n.startswith("demo/jars/"))  # fmt: skip
+        assert z.read("demo/__init__.py") == files["demo/__init__.py"]
+        assert "jars" not in z.read("demo-1.0.dist-info/RECORD").decode()
+    target = tmp_path / "site"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+                          "--target", str(target), str(slim)], capture_output=True, text=True)  # fmt: skip
+    assert pip.returncode == 0, pip.stderr
+    assert (target / "demo" / "__init__.py").read_bytes() == b"X = 1\n"
+    assert not (target / "demo" / "jars").exists()
+    res = run("benchmarks/slim_wheel.py", str(slim), str(out))  # onto itself: refused
+    assert (
+        res.returncode == 1
+        and res.stderr.startswith("slim_wheel: ")
+        and "overwrite itself" in res.stderr
+    )
+    assert len(res.stderr.strip().splitlines()) == 1
