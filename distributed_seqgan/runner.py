@@ -106,16 +106,24 @@ def _sinks(cfg: Config, run_dir: Path, fresh: bool) -> tuple[Sink, ...]:
 @contextlib.contextmanager
 def _signals_stop_the_run() -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`Stopped` (once: a second signal during the save is
-    ignored). Installed after the pool exists, so it replaces Ray's own SIGTERM handler."""
+    ignored). Installed after the pool exists, so it replaces Ray's own SIGTERM handler.
+    The handler also remembers the signal: a signal that lands inside ``ray.get`` comes out
+    of Ray as a plain KeyboardInterrupt, which would otherwise be reported as SIGINT."""
+    received: list[int] = []
 
     def handler(signum: int, _frame: object) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
+        received.append(signum)
         raise Stopped(signum)
 
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+    except KeyboardInterrupt as exc:
+        if received and not isinstance(exc, Stopped):
+            raise Stopped(received[0]) from None
+        raise
     finally:
         for sig, previous in old.items():
             signal.signal(sig, previous)

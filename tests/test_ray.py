@@ -24,12 +24,12 @@ from distributed_seqgan.acting import ray_pool
 from distributed_seqgan.acting.factory import make_pool
 from distributed_seqgan.acting.scoring import reference_subset
 from distributed_seqgan.config import Config, dump_config, load_config
-from distributed_seqgan.errors import UserError, WorkerPoolError
+from distributed_seqgan.errors import Stopped, UserError, WorkerPoolError
 from distributed_seqgan.infra import checkpoint
 from distributed_seqgan.infra.tracking import RunLogger, read_metrics
 from distributed_seqgan.learning.learner import Learner
 from distributed_seqgan.learning.trainer import Trainer
-from distributed_seqgan.runner import resume
+from distributed_seqgan.runner import _signals_stop_the_run, resume
 from distributed_seqgan.tasks import build_task
 
 SMOKE = str(Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml")
@@ -315,3 +315,29 @@ def test_a_version_mismatch_stops_the_run_in_one_line(cluster, monkeypatch):
     while ray.available_resources().get("CPU", 0) < ray.cluster_resources()["CPU"]:
         assert time.monotonic() < deadline, ray.available_resources()
         time.sleep(0.5)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_inside_ray_get_is_reported_as_itself(cluster, sig):
+    """Ray turns whatever a signal handler raises inside ``ray.get`` into a plain
+    KeyboardInterrupt; the run must still stop as the signal that was sent (SIGTERM from
+    `timeout`, Slurm or Kubernetes is not a Ctrl-C), so that the CLI exits 128 + signal."""
+
+    @ray.remote(num_cpus=0.5)
+    def slow() -> int:
+        time.sleep(30)
+        return 1
+
+    ref = slow.remote()
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), sig))
+    caught: BaseException | None = None
+    try:  # not pytest.raises: a plain KeyboardInterrupt would end the whole session
+        with _signals_stop_the_run():
+            timer.start()
+            ray.get(ref)
+    except KeyboardInterrupt as exc:
+        caught = exc
+    timer.join()
+    ray.cancel(ref, force=True)
+    assert isinstance(caught, Stopped) and caught.signum == sig, repr(caught)
+    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN  # the old handlers are back
