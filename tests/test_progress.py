@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from distributed_seqgan.infra.progress import Progress, duration
+from distributed_seqgan.infra import progress
+from distributed_seqgan.infra.progress import WINDOW, Progress, duration
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = str(REPO / "configs" / "smoke.yaml")
@@ -93,14 +94,29 @@ def test_the_whole_run_estimate_counts_every_phase_left():
     assert p.run_left() == "" and p.summary() == ""  # nothing measured, no phase yet
     p.begin("mle", 4)  # a run resumed at epoch 4
     assert p.summary() == "MLE 4/10 epoch"
-    p.seconds["mle"], p.measured["mle"] = 8.0, 4  # 2 s/epoch
+    p.recent["mle"].extend([2.0] * 4)  # 2 s/epoch
     assert p.run_left() == "≥12s"  # D and adversarial not measured: a lower bound
     assert p.summary() == "MLE 4/10 epoch, run: ≥12s left"
     p.begin("d_pretrain", 1)  # the phases before it are complete
     assert p.done["mle"] == 10 and not p.advance("mle")  # not the phase in progress
-    p.seconds["d_pretrain"], p.measured["d_pretrain"] = 30.0, 1
-    p.seconds["adversarial"], p.measured["adversarial"] = 300.0, 2  # 150 s/iteration
+    p.recent["d_pretrain"].append(30.0)
+    p.recent["adversarial"].extend([100.0, 200.0])  # 150 s/iteration
     assert p.run_left() == duration(3 * 30.0 + 20 * 150.0) == "51m30s"
     assert p.advance("d_pretrain") and p.done["d_pretrain"] == 2
     assert not p.begin("pg_bleu_d", 0) and p.summary() == ""  # not in the plan: nothing to say
     assert [duration(s) for s in (9, 125, 3725)] == ["9s", "2m05s", "1h02m"]
+
+
+def test_the_estimate_follows_the_recent_rate(monkeypatch):
+    """A long run that had a busy stretch (a test suite beside it) and then goes at its
+    quiet rate again: the estimate uses its last WINDOW units, not the whole history."""
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: clock[0])
+    p = Progress([("adversarial", 800)])
+    p.begin("adversarial", 0)
+    for seconds in [100.0] * 30 + [40.0] * (WINDOW - 1) + [140.0]:  # busy, then quiet
+        clock[0] += seconds
+        assert p.advance("adversarial")
+    # the last WINDOW units: 19 x 40 s + one 140 s (an evaluation) = 45 s a unit
+    assert p.done["adversarial"] == 30 + WINDOW
+    assert p.run_left() == duration((800 - 30 - WINDOW) * 45.0) == "9h22m"

@@ -2,9 +2,11 @@
 adversarial iterations) with its rate and ETA, and the whole run's time left.
 
 The whole run's estimate adds, for the current phase and every phase after it, the units
-left times that phase's measured seconds per unit (wall time between units, evaluations
-included). A phase that has not run yet in this process has no rate; until every remaining
-phase has one, the estimate counts only the measured ones and says so with "≥".
+left times that phase's seconds per unit: the mean wall time of its last ``WINDOW`` units
+(evaluations included), so that the estimate follows the machine's load as it changes (a
+test suite or a benchmark beside a long run) instead of averaging over hours. A phase that
+has not run yet in this process has no rate; until every remaining phase has one, the
+estimate counts only the measured ones and says so with "≥".
 Only a terminal gets bars; a pipe or a file (CI, ``ray job logs``, nohup) gets the plain
 event lines of :class:`~distributed_seqgan.infra.tracking.RunLogger` instead, and every
 ``progress_every`` seconds a line with the same position and estimate (:class:`Progress`).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from typing import TextIO
 
 from tqdm import tqdm
@@ -22,6 +25,9 @@ LABELS = {"mle": "MLE", "ss": "SS", "d_pretrain": "D pretrain", "adversarial": "
 UNITS = {"mle": "epoch", "ss": "epoch", "d_pretrain": "round", "adversarial": "it"}
 # how a plain progress line starts after its "[  586.8s] " (``seqgan sweep`` finds it by this)
 PROGRESS_LINE = "progress: "
+# units a phase's rate is the mean of: a multiple of 5 and 10, so that a window holds the
+# same number of evaluation units wherever it ends when evaluations come every 5 or 10 units
+WINDOW = 20
 
 
 def _columns(stream: TextIO) -> int:
@@ -43,15 +49,15 @@ def duration(seconds: float) -> str:
 
 class Progress:
     """Where a run stands in its plan and how long the rest will take: units done per
-    phase, and each phase's seconds per unit as measured in this process (wall time between
-    units, evaluations included). The bars draw it on a terminal; plain output prints it as
+    phase, and each phase's seconds per unit as measured in this process (the mean wall time
+    between its last ``WINDOW`` units, evaluations included). The bars draw it on a terminal; plain output prints it as
     a line every so often, which ``seqgan sweep`` repeats in its status lines."""
 
     def __init__(self, plan: list[tuple[str, int]]) -> None:
         self.plan = dict(plan)  # phase -> units in the whole run, in run order
         self.done = dict.fromkeys(self.plan, 0)
-        self.seconds = dict.fromkeys(self.plan, 0.0)  # measured in this process
-        self.measured = dict.fromkeys(self.plan, 0)
+        # seconds of each phase's last WINDOW units, measured in this process
+        self.recent: dict[str, deque[float]] = {p: deque(maxlen=WINDOW) for p in self.plan}
         self.phase: str | None = None
         self.t_last = time.perf_counter()
 
@@ -75,8 +81,7 @@ class Progress:
         if phase != self.phase:
             return False
         now = time.perf_counter()
-        self.seconds[phase] += now - self.t_last
-        self.measured[phase] += 1
+        self.recent[phase].append(now - self.t_last)
         self.t_last = now
         self.done[phase] += 1
         return True
@@ -88,8 +93,8 @@ class Progress:
             left = units - self.done[p]
             if left <= 0:
                 continue
-            if self.measured[p]:
-                total += left * self.seconds[p] / self.measured[p]
+            if self.recent[p]:
+                total += left * sum(self.recent[p]) / len(self.recent[p])
             else:
                 unknown = True
         if total == 0.0 and unknown:
