@@ -129,6 +129,8 @@ def test_a_sweep_writing_to_a_file_shows_progress_and_stops_on_sigterm(tmp_path)
         said = [ln for ln in text.splitlines() if "/100000 it, run: " in ln]
         assert said and re.search(r"^seed 1 \([\dms]+\): \[ *[\d.]+s\] adversarial \d+/100000 it, run: "
                                   r"\S+ left; \[ *[\d.]+s\] ", said[0]), text  # fmt: skip
+        assert re.search(r"^sweep \([\dms]+\): 1 running, 0 waiting, 0 finished, 0 failed$",
+                         text, re.MULTILINE), text  # fmt: skip
         assert "] progress: adversarial " in run_log.read_text()  # the run's own lines
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=120) == 128 + signal.SIGTERM

@@ -8,9 +8,9 @@ runs are exactly the runs those commands make, and a stopped sweep continues whe
 run stopped: a finished run is skipped, a started one resumed. Each child writes its
 event lines to ``<name>-s<seed>.log`` beside its run directory, and a progress line (where
 it stands in its plan, and its time left) every half ``status_every`` (so that each status
-finds a recent one); every ``status_every`` seconds the sweep repeats each running child's
-newest progress and event line, so a sweep of many hours shows where each run is without
-opening its log.
+finds a recent one); every ``status_every`` seconds the sweep says how many of its runs
+are running, waiting, finished and failed, and repeats each running child's newest progress
+and event line, so a sweep of many hours shows where each run is without opening its log.
 """
 
 from __future__ import annotations
@@ -117,12 +117,15 @@ def status(log: Path, tail: int = 8192) -> str:
 
 def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 600.0) -> list[Job]:
     """Runs the jobs, ``parallel`` at a time; returns those that failed. Every
-    ``status_every`` seconds (0: never) it says each running child's newest log line.
+    ``status_every`` seconds (0: never) it counts the jobs by state and says each running
+    child's newest log line.
     SIGINT or SIGTERM is passed on to the running children (each saves
     ``interrupted.pt``)."""
     waiting, running, failed = list(jobs), [], []
+    finished = 0
     stop: list[int] = []
-    next_status = time.monotonic() + status_every
+    began = time.monotonic()
+    next_status = began + status_every
 
     def on_signal(signum: int, _frame: object) -> None:
         stop.append(signum)
@@ -148,6 +151,7 @@ def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 60
                 code = None if job.proc is None else job.proc.returncode
                 if code == 0:
                     say(f"seed {job.seed}: finished in {took:.0f} s: {job.run_dir}")
+                    finished += 1
                     continue
                 failed.append(job)
                 if stop and code in (128 + stop[0], -stop[0]):  # the signal we passed on
@@ -158,6 +162,10 @@ def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 60
                 break
             if status_every > 0 and running and time.monotonic() >= next_status:
                 next_status = time.monotonic() + status_every
+                say(
+                    f"sweep ({duration(time.monotonic() - began)}): {len(running)} running, "
+                    f"{len(waiting)} waiting, {finished} finished, {len(failed)} failed"
+                )
                 for job in running:
                     took = duration(time.monotonic() - job.started)
                     say(f"seed {job.seed} ({took}): {status(job.log) or 'starting'}")
