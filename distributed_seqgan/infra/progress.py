@@ -50,8 +50,9 @@ def duration(seconds: float) -> str:
 class Progress:
     """Where a run stands in its plan and how long the rest will take: units done per
     phase, and each phase's seconds per unit as measured in this process (the mean wall time
-    between its last ``WINDOW`` units, evaluations included). The bars draw it on a terminal; plain output prints it as
-    a line every so often, which ``seqgan sweep`` repeats in its status lines."""
+    between its last ``WINDOW`` units, evaluations included). The bars draw it on a
+    terminal; plain output prints it as a line every so often, which ``seqgan sweep``
+    repeats in its status lines."""
 
     def __init__(self, plan: list[tuple[str, int]]) -> None:
         self.plan = dict(plan)  # phase -> units in the whole run, in run order
