@@ -8,8 +8,8 @@ Why: a lent GPU comes with minutes, not hours, so the next decision (e.g. which 
 formulation ``auto`` should take on CUDA, ``AUTO_FORMULATION`` in
 models/discriminator.py) has to be readable from one file. Reads what gpu.sh wrote:
 ``benchmark-log.md`` (the bench tables), ``paper-metrics.jsonl`` (the paper-schedule
-slice) and ``gpu.log`` (including the steps its deadline cut); a missing part is said, not
-an error.
+slice) and ``gpu.log`` (including the steps its deadline cut, and a fall back to eager
+after the fast path's run failed); a missing part is said, not an error.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ TARGETS = {
     "D retraining round (9984 + 9984, 3 epochs)": 0.4,
     "adversarial iteration (paper schedule)": 2.5,
 }
-# gpu.sh's lines for a step it skipped (deadline near) or stopped (its own limit)
-CUT = re.compile(r"^== [0-9:]+ ((?:skipped for time|stopped at its limit): .*)$")
+# gpu.sh's lines for a step it skipped (deadline near), stopped (its own limit) or ran
+# eagerly because the fast path's run failed
+CUT = re.compile(r"^== [0-9:]+ ((?:skipped for time|stopped at its limit|eager from here): .*)$")
 PAPER_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "synthetic.yaml"
 
 
@@ -133,7 +134,7 @@ def main(argv: list[str]) -> int:
     parts += [f"- {line}" for line in shared] or ["- none logged"]
     cut = [m.group(1) for m in map(CUT.search, log_lines) if m]
     if cut:
-        parts += ["", "## Steps cut for time (gpu.sh's limits and its deadline)", ""]
+        parts += ["", "## Steps cut for time or run eagerly (gpu.sh's limits and fallback)", ""]
         parts += [f"- {line}" for line in cut]
     text = "\n".join(parts) + "\n"
     (res / "summary.md").write_text(text)

@@ -275,7 +275,7 @@ def test_d_round_ab_alternates_two_checkouts_and_checks_their_losses_agree(tmp_p
 
 def gpu_sh(tmp_path, **env: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = tmp_path / "out"
-    full = dict(os.environ, DEVICE="cpu", PYTHON=sys.executable, OUT=str(out), **env)
+    full = {**os.environ, "DEVICE": "cpu", "PYTHON": sys.executable, "OUT": str(out), **env}
     res = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu.sh")], capture_output=True,
                          text=True, cwd=REPO, env=full, timeout=600)  # fmt: skip
     return res, out
@@ -311,6 +311,34 @@ def test_gpu_sh_skips_what_its_deadline_leaves_no_time_for_and_still_summarises(
     for step in ("CUDA tests", "seqgan bench", "paper schedule", "1 seeds at once"):
         assert f"- skipped for time: {step} (deadline 25 s)" in summary, summary
     assert (out / "runs-and-logs.tgz").is_file()
+
+
+def test_gpu_sh_runs_steps_4_to_6_eagerly_when_the_fast_paths_run_fails(tmp_path):
+    """A fast path that fails on the device costs only its own comparison: the paper slice
+    and the seeds-sharing sweeps run with run.cuda_graphs=false, and the log and summary
+    say why. The failure is a Python that refuses every command with graphs on (a CPU
+    never captures), so any later step still asking for graphs fails and is missed."""
+    python = tmp_path / "python"
+    python.write_text(
+        "#!/usr/bin/env bash\n"
+        'for a in "$@"; do if [ "$a" = run.cuda_graphs=true ]; then\n'
+        '  echo "RuntimeError: capturing a pass of DRound steps as a CUDA graph failed" >&2\n'
+        "  exit 1\n"
+        "fi; done\n"
+        f'exec {sys.executable} "$@"\n'
+    )
+    python.chmod(0o755)
+    res, out = gpu_sh(tmp_path, PYTHON=str(python), PAPER_BUDGET_S="60")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    log = (out / "gpu.log").read_text()
+    assert "graphs=true run failed with status 1" in log, log
+    summary = (out / "summary.md").read_text()
+    assert (
+        "- eager from here: steps 4-6 run with run.cuda_graphs=false; the failure: "
+        "capturing a pass of DRound steps as a CUDA graph failed" in summary
+    ), summary
+    assert "adversarial iteration: median" in summary, summary  # the paper slice ran
+    assert "1 runs at once:" in summary and "2 runs at once:" in summary
 
 
 def test_slim_wheel_drops_folders_and_their_record_lines_and_pip_installs_it(tmp_path):

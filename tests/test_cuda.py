@@ -3,6 +3,10 @@ on CI). benchmarks/gpu.sh runs these on a GPU machine."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch
 
@@ -224,3 +228,42 @@ def test_graph_mle_epochs_equal_eager_epochs():
     print(f"max |G weight difference| after 3 epochs: {diff:.3g}")
     assert diff < 1e-4
     assert fast.updates == slow.updates
+
+
+# a CapturedPasses step that reads a value back on the host: fine eagerly, not capturable
+SYNCING_PASS = """
+import sys
+import torch
+from distributed_seqgan.learning.captured import CapturedPasses
+
+class Syncing(CapturedPasses):
+    def step(self, x):
+        loss = x.float().mean()
+        self.sums[0].add_(loss.item())  # a host read
+        return loss
+
+dev = torch.device(sys.argv[1])
+passes = Syncing(dev, True, [torch.zeros((), dtype=torch.float64, device=dev)])
+data = torch.ones(64, 4, device=dev)
+print("eager sum", passes.run([(data,)], 32)[0])
+print("captured", passes.capture_if_ready((data,), 32))
+"""
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_failed_capture_names_the_pass_and_the_key_that_turns_graphs_off(device):
+    """An op that cannot be captured fails with a message naming the captured pass and
+    run.cuda_graphs, not a bare CUDA error; on CPU the same pass runs eagerly and nothing
+    is captured. In a child process, so the failed capture leaves nothing in this one's
+    CUDA context."""
+    r = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SYNCING_PASS), device],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if device == "cpu":
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split("\n")[:2] == ["eager sum 2.0", "captured False"]
+        return
+    assert r.returncode != 0 and "eager sum 2.0" in r.stdout, r.stdout + r.stderr
+    assert "capturing a pass of Syncing steps as a CUDA graph failed" in r.stderr, r.stderr
+    assert "run.cuda_graphs=false runs every kernel eagerly" in r.stderr

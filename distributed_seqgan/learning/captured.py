@@ -25,6 +25,8 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+from distributed_seqgan.models.graphed import capturing
+
 Batch = tuple[torch.Tensor, ...]  # one pass's tensors, each (N, ...), sliced per batch alike
 
 
@@ -109,7 +111,8 @@ class CapturedPasses:
         )
         torch.cuda.synchronize(self.device)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, stream=self._stream):
+        assert self._stream is not None
+        with capturing(graph, self._stream, f"a pass of {type(self).__name__} steps"):
             for i in range(n_batches):
                 sl = slice(i * batch_size, (i + 1) * batch_size)
                 self.step(*(t[sl] for t in static))

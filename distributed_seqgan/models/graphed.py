@@ -16,7 +16,8 @@ them at their addresses. On a CPU, or with ``enabled`` False, the function is ju
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -68,17 +69,25 @@ class GraphedFunction:
         main.wait_stream(self._stream)
         torch.cuda.synchronize(self.device)
         graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.graph(graph, stream=self._stream):
-                static_out = self.fn(*static_in)
-        except RuntimeError as e:
-            name = getattr(self.fn, "__qualname__", repr(self.fn))
-            raise RuntimeError(
-                f"capturing {name} as a CUDA graph failed ({e}); run.cuda_graphs=false "
-                "runs every kernel eagerly"
-            ) from e
+        with capturing(graph, self._stream, getattr(self.fn, "__qualname__", repr(self.fn))):
+            static_out = self.fn(*static_in)
         self._graphs[key] = (graph, static_in, static_out)
         return out
+
+
+@contextlib.contextmanager
+def capturing(graph: torch.cuda.CUDAGraph, stream: torch.cuda.Stream, what: str) -> Iterator[None]:
+    """``torch.cuda.graph`` whose failure names what was captured and the key that turns
+    capture off: an op that cannot be captured (a host sync, a CPU tensor) otherwise
+    surfaces as a CUDA error with no hint of which function or how to go on."""
+    try:
+        with torch.cuda.graph(graph, stream=stream):
+            yield
+    except RuntimeError as e:
+        raise RuntimeError(
+            f"capturing {what} as a CUDA graph failed ({e}); run.cuda_graphs=false runs "
+            "every kernel eagerly"
+        ) from e
 
 
 def _clone(out: Any) -> Any:
