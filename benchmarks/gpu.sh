@@ -168,7 +168,7 @@ for b in ("ray", "local"):
 PYEOF
   OVERLAP=(); [ "$DEVICE" = cpu ] && OVERLAP=(--config configs/smoke.yaml --set schedule.d_steps=3)
   within "bench_overlap" 120 "$PY" benchmarks/bench_overlap.py --device "$DEVICE" --backend ray "${OVERLAP[@]}" \
-    --out "$RES/benchmark-log.md" 2>&1 | tee -a "$RES/gpu.log"
+    --set run.cuda_graphs=$GRAPHS --out "$RES/benchmark-log.md" 2>&1 | tee -a "$RES/gpu.log"
 else
   log "ray not installed here: put its wheels in \$WHEELS (step 6 skipped)"
 fi

@@ -4,6 +4,7 @@ they are the benchmarks' output, recorded in docs/benchmark-log.md."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -339,6 +340,9 @@ def test_gpu_sh_runs_steps_4_to_6_eagerly_when_the_fast_paths_run_fails(tmp_path
     ), summary
     assert "adversarial iteration: median" in summary, summary  # the paper slice ran
     assert "1 runs at once:" in summary and "2 runs at once:" in summary
+    if importlib.util.find_spec("ray") is not None:  # step 6: Ray against local, the overlap
+        assert "pool ray: median adversarial iteration" in summary, summary
+        assert "bench_overlap.py" in (out / "benchmark-log.md").read_text()
 
 
 def test_slim_wheel_drops_folders_and_their_record_lines_and_pip_installs_it(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
@@ -257,7 +256,7 @@ def test_a_failed_capture_names_the_pass_and_the_key_that_turns_graphs_off(devic
     is captured. In a child process, so the failed capture leaves nothing in this one's
     CUDA context."""
     r = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SYNCING_PASS), device],
+        [sys.executable, "-c", SYNCING_PASS, device],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     if device == "cpu":
