@@ -243,7 +243,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .runs.sweep import default_threads, parse_seeds, plan_jobs, run_jobs
+    from .runs.sweep import (
+        available_cores,
+        default_threads,
+        parse_seeds,
+        plan_jobs,
+        run_jobs,
+        sharing_note,
+    )
 
     if args.parallel < 1:
         raise UserError("--parallel must be >= 1")
@@ -256,6 +263,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         sys.stdout.reconfigure(line_buffering=True)
     seeds = parse_seeds(args.seeds)
     threads = args.threads or default_threads(args.parallel)
+    note = sharing_note(args.parallel, threads, available_cores())
+    if note:
+        print(note)
     jobs, finished = plan_jobs(
         args.config, args.overrides, seeds, args.name, threads, args.status_every / 2
     )

@@ -182,6 +182,20 @@ def test_threads_benchmark_writes_every_policy(tmp_path):
     }
 
 
+def test_shared_cores_benchmark_runs_k_processes_together(tmp_path):
+    """benchmarks/bench_shared_cores.py with tiny sizes: a row per K, each process's times,
+    and the work rate relative to the first row (1.00x there by definition)."""
+    out = tmp_path / "log.md"
+    res = run("benchmarks/bench_shared_cores.py", "--config", SMOKE, "--runs", "1,3",
+              "--sequences", "128", "--d-steps", "2", "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    rows = [r.split(" | ") for r in out.read_text().splitlines() if r[:4] in ("| 1 ", "| 3 ")]
+    assert [r[0] for r in rows] == ["| 1", "| 3"], rows
+    assert rows[0][4] == "1.00x |"
+    assert all(r[1].endswith(" s") and r[2].endswith(" ms") for r in rows)
+    assert float(rows[1][4].removesuffix("x |")) > 0
+
+
 def test_compare_events_states_the_distance_between_two_runs(tmp_path):
     """benchmarks/compare_events.py (gpu.sh's fast-vs-eager check) on real smoke runs: the
     same config twice is 0 everywhere; another seed is not; a missing event is an error."""

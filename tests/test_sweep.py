@@ -17,7 +17,7 @@ from test_resume import _assert_same_run
 from distributed_seqgan.config import load_config
 from distributed_seqgan.errors import UserError
 from distributed_seqgan.runner import train
-from distributed_seqgan.runs.sweep import parse_seeds, status
+from distributed_seqgan.runs.sweep import available_cores, parse_seeds, sharing_note, status
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = str(REPO / "configs" / "smoke.yaml")
@@ -42,6 +42,7 @@ def test_a_sweep_is_its_seeds_ordinary_runs_and_continues_where_it_stopped(tmp_p
     res = sweep("--config", SMOKE, "--seeds", "1-2", "--parallel", "2", "--threads", "1",
                 "--status-every", "1", "--set", f"run.out_dir={out}")  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
+    assert ("note: 2 runs x 1 thread share" in res.stdout) == (available_cores() < 2)
     for seed in (1, 2):
         assert f"seed {seed}: finished in " in res.stdout
         assert f"seed {seed} (" in res.stdout  # the status lines, once a second
@@ -62,6 +63,16 @@ def test_a_sweep_is_its_seeds_ordinary_runs_and_continues_where_it_stopped(tmp_p
     assert f"seed 3: starts {out / 'smoke-s3'}" in res.stdout
     _assert_same_run(out / "smoke-s2", ref / "s2")
     assert res.stdout.strip().splitlines()[-1].startswith("report: seqgan report --run ")
+
+
+def test_a_sweep_says_when_its_runs_share_cores():
+    assert sharing_note(2, 1, 2) is None  # as many threads as cores
+    assert sharing_note(1, 4, 8) is None
+    note = sharing_note(5, 1, 2)
+    assert note is not None and note.startswith("note: 5 runs x 1 thread share 2 cores")
+    assert "docs/benchmarks.md" in note
+    assert sharing_note(2, 2, 2).startswith("note: 2 runs x 2 threads share 2 cores")
+    assert sharing_note(3, 1, 1).startswith("note: 3 runs x 1 thread share 1 core:")
 
 
 def test_the_status_of_a_run_is_its_progress_and_newest_event(tmp_path):

@@ -178,7 +178,26 @@ def run_jobs(jobs: list[Job], parallel: int, say=print, status_every: float = 60
     return failed
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
 def default_threads(parallel: int) -> int:
     """This machine's cores shared among the runs at once (at least one each)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // parallel)
+    return max(1, available_cores() // parallel)
+
+
+def sharing_note(parallel: int, threads: int, cores: int) -> str | None:
+    """What a user should know when the runs' threads outnumber the cores (None when
+    they do not): the runs time-share the cores, and that costs work, not only speed."""
+    if parallel * threads <= cores:
+        return None
+    return (
+        f"note: {parallel} runs x {threads} thread{'s' if threads > 1 else ''} share "
+        f"{cores} core{'s' if cores > 1 else ''}: each run goes slower, and runs that "
+        "time-share cores get less done together than as many runs as cores (on a 2-core "
+        "machine, 3 one-thread runs did up to 9% less, 5 did 3-12% less than 2: "
+        "docs/benchmarks.md, 'Runs sharing cores')"
+    )
