@@ -28,7 +28,9 @@
 # Wheels the machine lacks (Ray and its jsonschema stack: benchmarks/gpu_wheels.sh makes them
 # in .gpu-wheels/, one call's worth) can be put in $WHEELS; they are installed with pip
 # --no-index --no-deps into a private folder first (their other needs are in the image):
-#   device call: carry [".gpu-wheels"], timeout_s 600, WHEELS=.gpu-wheels OUT=$OUT bash benchmarks/gpu.sh
+#   device call: carry [".gpu-wheels"], timeout_s 600,
+#   WHEELS=.gpu-wheels OUT=$OUT SEQGAN_CODE_COMMIT=<this checkout's commit> bash benchmarks/gpu.sh
+#   (the files arrive without .git: the variable names the code in each run's versions.jsonl)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

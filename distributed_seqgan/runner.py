@@ -21,7 +21,7 @@ from .acting.pool import WorkerPool
 from .acting.scoring import reference_subset
 from .config import Config, dump_config, load_config, load_run_config
 from .errors import ConfigError, DataError, Stopped, UserError
-from .infra import checkpoint, storage
+from .infra import checkpoint, provenance, storage
 from .infra.denormals import flush_denormals
 from .infra.malloc import keep_freed_memory
 from .infra.owner import own_run_dir
@@ -154,7 +154,10 @@ def _execute(
     logger = RunLogger(run_dir, quiet=quiet, sinks=sinks, progress_every=progress_every)
     try:
         threads = torch.get_num_threads()
-        logger.info(f"run directory {run_dir}; torch {torch.__version__}, {threads} threads")
+        how = "init-from" if pretrained_by else "train" if resume_from is None else "resume"
+        code = provenance.record(run_dir, how, start, str(learner.device), threads)
+        logger.info(f"run directory {run_dir}; code {provenance.describe(code)}; "
+                    f"torch {torch.__version__}, {threads} threads")  # fmt: skip
         for sink in sinks:
             logger.info(f"tracking: {sink}")
         if pretrained_by is not None:

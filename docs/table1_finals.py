@@ -25,9 +25,9 @@ evaluation, and there is no best.
 the 95% interval of the mean (end and best) and the one-sample t-test.
 
 ``--add METHOD RUN_DIR`` (repeatable) reads a run directory with the report's own loader,
-keeps its config.yaml and metrics.jsonl in docs/runs/<name>/ and appends its row: end =
-the last evaluation's NLL-oracle, best = the lowest after initialisation and the step it
-came at, NLL-test at the end, wall = seconds of logged work over every process that wrote
+keeps its config.yaml, metrics.jsonl and versions.jsonl (the code that made it) in
+docs/runs/<name>/ and appends its row: end = the last evaluation's NLL-oracle, best = the
+lowest after initialisation and the step it came at, NLL-test at the end, wall = seconds of logged work over every process that wrote
 to the run (``seqgan resume`` restarts the clock).
 """
 
@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from distributed_seqgan.infra import provenance
 from distributed_seqgan.report.run_level import against_value, compare, mean_ci, sign_flip_p
 from distributed_seqgan.report.runs import load_run
 
@@ -173,7 +174,10 @@ def add_run(csv_path: Path, method: str, run_dir: Path) -> dict[str, str]:
                          f"{unfinished}): its last values are no finals")  # fmt: skip
     record = csv_path.parent / "runs" / run_dir.name
     record.mkdir(parents=True, exist_ok=True)
-    for name in ("config.yaml", "metrics.jsonl"):
+    names = ["config.yaml", "metrics.jsonl"]
+    if (run_dir / provenance.VERSIONS).is_file():  # the code that made it, where recorded
+        names.append(provenance.VERSIONS)
+    for name in names:
         shutil.copyfile(run_dir / name, record / name)
     row = finals_row(method, run_dir, record.relative_to(csv_path.parent.parent))
     with csv_path.open() as f:

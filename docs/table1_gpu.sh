@@ -9,12 +9,13 @@
 # seed); BUDGET_S (seconds before every run is stopped, default 540: one device call);
 # NAME (run names <NAME>-s<seed>, default <config>-gpu); SETS (config overrides for new
 # runs, space-separated KEY=VALUE); RUNS (the run directories, default /tmp/table1-gpu:
-# kept while the machine stays warm); OUT (what comes back).
+# kept while the machine stays warm); OUT (what comes back); SEQGAN_CODE_COMMIT (the commit
+# of the files sent, for each run's versions.jsonl, where they arrive without .git).
 # When BUDGET_S ends, every run gets SIGTERM and saves interrupted.pt (the sweep is killed
 # 30 s later if still there, so with the archive the call stays under 600 s); the same command
 # again on the same machine resumes each where it stopped and skips finished ones.
 # Checkpoints (~90 MB a run) stay on the machine; what comes back, in $OUT:
-#   <NAME>-runs.tgz  config.yaml, metrics.jsonl and the log of every run
+#   <NAME>-runs.tgz  config.yaml, metrics.jsonl, versions.jsonl and the log of every run
 #   <NAME>.md        each run's state, where it is, its last and best NLL-oracle
 # Exit status: 0 when the runs finished or saved their state and the table was written;
 # 3 when only the table failed; otherwise the sweep's.

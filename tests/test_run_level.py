@@ -231,5 +231,15 @@ def test_table1_finals_adds_a_run_from_its_directory(tmp_path):
     assert (docs / "runs" / "seqgan-long-s7" / "metrics.jsonl").read_bytes() == (
         run / "metrics.jsonl"
     ).read_bytes()
+    assert not (docs / "runs" / "seqgan-long-s7" / "versions.jsonl").exists()  # none recorded
+    # a run that recorded its code keeps that record too
+    (csv.parent / "runs" / "seqgan-long-s7").rename(tmp_path / "kept")
+    csv.write_text("method,run,end,best,best_at,nll_test,wall_s,record\n")
+    (run / "versions.jsonl").write_text('{"how": "train", "git_commit": "%s"}\n' % ("a" * 40))
+    res = subprocess.run([*script, "--add", "SeqGAN", str(run)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert (docs / "runs" / "seqgan-long-s7" / "versions.jsonl").read_bytes() == (
+        run / "versions.jsonl"
+    ).read_bytes()
     again = subprocess.run([*script, "--add", "SeqGAN", str(run)], capture_output=True, text=True)
     assert again.returncode != 0 and "already in" in again.stderr

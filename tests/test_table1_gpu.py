@@ -44,6 +44,7 @@ def test_runs_finish_or_stop_and_continue_and_come_back_without_checkpoints(tmp_
         assert {
             f"short-s{seed}/config.yaml",
             f"short-s{seed}/metrics.jsonl",
+            f"short-s{seed}/versions.jsonl",  # the code that made it
             f"short-s{seed}.log",
         } <= names
     assert not [n for n in names if "checkpoints" in n or n.endswith(".pt")], names

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..infra.malloc import keep_freed_memory
+from ..infra.provenance import cpu_model
 
 LOG = "docs/benchmark-log.md"
 
@@ -108,8 +108,7 @@ def describe_device(device: torch.device) -> str:
     """The machine a benchmark ran on, for the header of its table."""
     if device.type == "cuda":
         return "cuda: " + torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
-    return f"cpu: {cpu}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads"
+    return f"cpu: {cpu_model()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads"
 
 
 def parser(doc: str, device: bool = True, config: str | None = None) -> argparse.ArgumentParser:

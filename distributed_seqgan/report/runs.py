@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config import Config, changes_results, flatten, key_applies, load_run_config
 from ..errors import UserError
+from ..infra import provenance
 from ..infra.tracking import read_metrics
 from ..learning.algorithms import plan
 from ..tasks import TASKS
@@ -40,6 +41,7 @@ class RunRecord:
     reference: bool = False  # a published curve (--reference), not a run of ours
     adversarial: list[dict[str, float]] = field(default_factory=list)  # one per iteration
     unfinished: str = ""  # where a run that has not finished stands ("adversarial 132/800")
+    code: str = ""  # the code that made it (versions.jsonl): "0c8e472"; '' where not recorded
 
     @property
     def name(self) -> str:
@@ -119,7 +121,8 @@ def load_run(path: Path) -> RunRecord:
         if e["phase"] == "adversarial"
     ]
     return RunRecord(path, flatten(config), evals, pre, _wall_time(events),
-                     adversarial=adversarial, unfinished=_unfinished(cfg, events))  # fmt: skip
+                     adversarial=adversarial, unfinished=_unfinished(cfg, events),
+                     code=provenance.describe_run(path))  # fmt: skip
 
 
 def _unfinished(cfg: Config, events: list[dict[str, Any]]) -> str:

@@ -101,7 +101,8 @@ def write_report(
             written.append(png)
             lines += [f"![{metric}]({png.name})", ""]
     for run in runs:
-        lines += [f"## {run.name}", "", f"Label: {run.label}; seed {run.seed}.", ""]
+        code = f"; code {run.code}" if run.code else "; code not recorded"
+        lines += [f"## {run.name}", "", f"Label: {run.label}; seed {run.seed}{code}.", ""]
         if checkpoint_sections and run.name in checkpoint_sections:
             lines += checkpoint_sections[run.name] + [""]
         lines += ["Every evaluation (metrics.jsonl):", "", *evaluations_table(run, chosen), ""]
