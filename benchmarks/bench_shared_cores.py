@@ -22,6 +22,7 @@ import sys
 import time
 
 from distributed_seqgan.bench import common
+from distributed_seqgan.infra.provenance import cpu_model
 
 WORKLOAD = r"""
 import json, sys, time, torch
@@ -104,7 +105,7 @@ def main(argv: list[str]) -> int:
     common.append_table(
         args.out,
         common.command("python benchmarks/bench_shared_cores.py", argv),
-        f"{cores} cores. K processes at once, one torch thread each, each one MLE epoch "
+        f"{cores} cores ({cpu_model()}). K processes at once, one torch thread each, each one MLE epoch "
         f"({args.sequences:,} sequences) then {args.d_steps} D steps (batch 64) at "
         f"{args.config}'s sizes; medians over the K processes. Work per second: K / the wall "
         f"time, relative to one process of the first row (C cores give at most Cx that of one alone).",
