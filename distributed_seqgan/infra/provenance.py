@@ -1,12 +1,13 @@
-"""Which code made a run: every process that writes to a run directory (``train``, each
-``resume``) appends one line to its ``versions.jsonl``.
+"""Which code, on which processor, made a run: every process that writes to a run
+directory (``train``, each ``resume``) appends one line to its ``versions.jsonl``.
 
 Why: a result can be repeated only with the code that made it, and the package version
 alone does not name that code (it changes rarely). Where the package is imported from a
 git checkout, the line also holds the commit and whether the package's files differ from
 it. A run resumed under other code (a stopped sweep continued after a pull) keeps both
 lines, each with the position its process started at, so a table row can say which code
-made which part of each run.
+made which part of each run. The processor is the learner's (Ray workers on other nodes
+are checked for the same Ray, torch and package versions when the pool starts).
 """
 
 from __future__ import annotations
