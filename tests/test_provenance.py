@@ -18,6 +18,7 @@ from distributed_seqgan import __version__
 from distributed_seqgan.config import load_config
 from distributed_seqgan.infra import checkpoint, provenance
 from distributed_seqgan.report.runs import load_run
+from distributed_seqgan.report.summary import write_report
 from distributed_seqgan.runner import resume, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,7 +60,11 @@ def test_each_process_of_a_run_records_its_code_and_where_it_started(tmp_path):
     assert second["at"] == f"{pretrained['phase']} {pretrained['step']}"
     assert second["git_commit"] == first["git_commit"]
     # the report names the code once when every process ran the same
-    assert load_run(run_dir).code == provenance.describe(first)
+    run = load_run(run_dir)
+    assert run.code == provenance.describe(first)
+    write_report([run], tmp_path / "report", metrics=["nll_oracle"])
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert f"seed {run.seed}; code {run.code}." in summary
 
 
 def test_git_state_is_the_package_checkouts_own(tmp_path):
