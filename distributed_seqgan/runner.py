@@ -155,9 +155,15 @@ def _execute(
     try:
         threads = torch.get_num_threads()
         how = "init-from" if pretrained_by else "train" if resume_from is None else "resume"
-        code = provenance.record(run_dir, how, start, str(learner.device), threads)
+        worker_cpus = [str(w.get("cpu")) for w in pool.describe()]
+        code = provenance.record(run_dir, how, start, str(learner.device), threads, worker_cpus)
         logger.info(f"run directory {run_dir}; code {provenance.describe(code)}; "
                     f"torch {torch.__version__}, {threads} threads")  # fmt: skip
+        others = [c for c in code["worker_cpus"] if c != code["cpu"]]
+        if others:  # a cluster of mixed machines: the same run elsewhere rounds otherwise
+            logger.info(f"note: rollout workers run on {', '.join(others)}, the learner on "
+                        f"{code['cpu']}; processors round sums differently, so this run "
+                        "repeats bit for bit only on the same kinds of machine")  # fmt: skip
         for sink in sinks:
             logger.info(f"tracking: {sink}")
         if pretrained_by is not None:

@@ -15,11 +15,13 @@ import numpy as np
 import torch
 
 from distributed_seqgan import __version__
+from distributed_seqgan.acting.factory import make_pool
 from distributed_seqgan.config import load_config
 from distributed_seqgan.infra import checkpoint, provenance
 from distributed_seqgan.report.runs import load_run
 from distributed_seqgan.report.summary import write_report
 from distributed_seqgan.runner import resume, train
+from distributed_seqgan.tasks import build_task
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = str(REPO / "configs" / "smoke.yaml")
@@ -46,6 +48,7 @@ def test_each_process_of_a_run_records_its_code_and_where_it_started(tmp_path):
     if names:
         assert first["cpu"].startswith(names[0])
     assert first["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert first["worker_cpus"] == [first["cpu"]]  # local workers: this process
     commit, dirty = provenance.git_state()
     assert (first["git_commit"], first["git_dirty"]) == (commit, dirty)
     if (REPO / ".git").exists():  # tests run from the checkout (CI: a clean clone)
@@ -65,6 +68,30 @@ def test_each_process_of_a_run_records_its_code_and_where_it_started(tmp_path):
     write_report([run], tmp_path / "report", metrics=["nll_oracle"])
     summary = (tmp_path / "report" / "summary.md").read_text()
     assert f"seed {run.seed}; code {run.code}." in summary
+
+
+class ElsewherePool:
+    """A real LocalPool whose workers say they run on another processor, as Ray workers
+    on other nodes of a mixed cluster would."""
+
+    def __init__(self, pool) -> None:
+        self.pool = pool
+
+    def __getattr__(self, name: str):
+        return getattr(self.pool, name)
+
+    def describe(self):
+        return [{**w, "cpu": "Other CPU (GenuineOther)"} for w in self.pool.describe()]
+
+
+def test_workers_on_another_processor_are_recorded_and_noted(tmp_path, capsys):
+    cfg = load_config(SMOKE, [f"run.out_dir={tmp_path}", "run.name=r", "run.threads=1"])
+    run_dir = train(cfg, pool=ElsewherePool(make_pool(build_task(cfg)[1])))
+    (entry,) = provenance.read(run_dir)
+    assert entry["worker_cpus"] == ["Other CPU (GenuineOther)"] != [entry["cpu"]]
+    out = capsys.readouterr().out
+    assert f"note: rollout workers run on Other CPU (GenuineOther), the learner on {entry['cpu']}" \
+        in out  # fmt: skip
 
 
 def test_git_state_is_the_package_checkouts_own(tmp_path):

@@ -26,6 +26,7 @@ from distributed_seqgan.acting.scoring import reference_subset
 from distributed_seqgan.config import Config, dump_config, load_config
 from distributed_seqgan.errors import Stopped, UserError, WorkerPoolError
 from distributed_seqgan.infra import checkpoint
+from distributed_seqgan.infra.provenance import cpu_model
 from distributed_seqgan.infra.tracking import RunLogger, read_metrics
 from distributed_seqgan.learning.learner import Learner
 from distributed_seqgan.learning.trainer import Trainer
@@ -296,8 +297,10 @@ def test_workers_report_the_drivers_versions(cluster):
     pool = make_pool(_cfg("pool.backend=ray"))
     try:
         want = ray_pool.versions()
-        assert [w["versions"] for w in pool.describe()] == [want, want]
+        described = pool.describe()
+        assert [w["versions"] for w in described] == [want, want]
         assert want["ray"] == ray.__version__ and want["torch"] == torch.__version__
+        assert [w["cpu"] for w in described] == [cpu_model()] * 2  # this machine's actors
     finally:
         pool.close()
 

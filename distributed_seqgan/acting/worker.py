@@ -20,6 +20,7 @@ import torch
 
 from ..infra.denormals import flush_denormals, kept_denormals
 from ..infra.malloc import keep_freed_memory
+from ..infra.provenance import cpu_model
 from ..models.build import build_discriminator, build_generator, resolve_device
 from ..models.graphed import GraphedFunction
 from ..seeding import uniforms
@@ -84,10 +85,12 @@ class RolloutWorker:
         self.version = -1
 
     def describe(self) -> dict[str, Any]:
-        """Where this worker runs: process, torch threads, device, GPUs it was given, and
-        whether its threads flush denormals (``denormals_kept`` 0: every one does)."""
+        """Where this worker runs: process, torch threads, device, GPUs it was given, its
+        CPU model (whose kernels round its sums), and whether its threads flush denormals
+        (``denormals_kept`` 0: every one does)."""
         return {
             "pid": os.getpid(),
+            "cpu": cpu_model(),
             "threads": torch.get_num_threads(),
             "denormals_kept": kept_denormals()[0],
             "device": str(self.device),

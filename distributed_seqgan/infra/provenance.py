@@ -6,8 +6,8 @@ alone does not name that code (it changes rarely). Where the package is imported
 git checkout, the line also holds the commit and whether the package's files differ from
 it. A run resumed under other code (a stopped sweep continued after a pull) keeps both
 lines, each with the position its process started at, so a table row can say which code
-made which part of each run. The processor is the learner's (Ray workers on other nodes
-are checked for the same Ray, torch and package versions when the pool starts).
+made which part of each run. The processors are the learner's and its rollout workers'
+(on Ray, other nodes' perhaps): float rounding differs from one CPU model to another.
 """
 
 from __future__ import annotations
@@ -105,14 +105,18 @@ def machine(device: str) -> dict[str, Any]:
     return info
 
 
-def record(run_dir: Path, how: str, at: tuple[str, int], device: str, threads: int) -> dict:
+def record(
+    run_dir: Path, how: str, at: tuple[str, int], device: str, threads: int,
+    worker_cpus: list[str],
+) -> dict:  # fmt: skip
     """Appends this process's line to ``run_dir/versions.jsonl`` and returns it: ``how``
     it writes to the run (train | resume | init-from), the position it starts at, the
-    device and torch threads, :func:`machine` and :func:`code_version`."""
+    device and torch threads, :func:`machine`, the CPU models its rollout workers run on
+    (each once; on Ray they can be other nodes'), and :func:`code_version`."""
     entry = {
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "how": how, "at": f"{at[0]} {at[1]}", "device": device, "threads": threads,
-        **machine(device), **code_version(),
+        **machine(device), "worker_cpus": sorted(set(worker_cpus)), **code_version(),
     }  # fmt: skip
     path = run_dir / VERSIONS
     with open_append(path) as f:
