@@ -18,8 +18,9 @@ from distributed_seqgan import __version__
 from distributed_seqgan.acting.factory import make_pool
 from distributed_seqgan.config import load_config
 from distributed_seqgan.infra import checkpoint, provenance
-from distributed_seqgan.report.runs import load_run
+from distributed_seqgan.report.runs import EvalPoint, RunRecord, load_run
 from distributed_seqgan.report.summary import write_report
+from distributed_seqgan.report.tables import finals_table, mixed_code
 from distributed_seqgan.runner import resume, train
 from distributed_seqgan.tasks import build_task
 
@@ -153,3 +154,24 @@ def test_a_run_made_by_two_codes_names_both_with_where_each_began(tmp_path):
         "distributed_seqgan 0.1.0 (from adversarial 9)"
     )
     assert provenance.describe_run(tmp_path / "none") == ""  # made before runs recorded it
+
+
+def test_the_report_flags_seeds_of_one_label_made_by_different_code(tmp_path):
+    def run(name: str, code: str) -> RunRecord:
+        point = EvalPoint(0, "mle", 0, 1.0, {"nll_oracle": 9.0})
+        return RunRecord(tmp_path / name, {"seed": 1}, [point], 1, 1.0, label="A", code=code)
+
+    same = [run("a-s1", "aaaaaaa"), run("a-s2", "aaaaaaa")]
+    assert mixed_code(same) == []
+    mixed = [*same, run("a-s3", "bbbbbbb + local changes"), run("a-s4", "")]
+    assert mixed_code(mixed) == [
+        "- `A` mixes code versions: aaaaaaa: `a-s1`, `a-s2`; bbbbbbb + local changes: `a-s3`; "
+        "not recorded: `a-s4`."
+    ]
+    rows = finals_table(mixed, ["nll_oracle"])
+    assert rows[0].endswith("| wall (s) | code |")
+    assert [r.rsplit(" | ", 1)[1] for r in rows[2:]] == [
+        "aaaaaaa |", "aaaaaaa |", "bbbbbbb + local changes |", "not recorded |"
+    ]  # fmt: skip
+    write_report(mixed, tmp_path / "report", metrics=["nll_oracle"])
+    assert "- `A` mixes code versions:" in (tmp_path / "report" / "summary.md").read_text()

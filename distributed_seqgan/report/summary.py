@@ -17,6 +17,7 @@ from .tables import (
     evaluations_table,
     finals_table,
     groups_table,
+    mixed_code,
     reference_table,
 )
 
@@ -75,6 +76,10 @@ def write_report(
     lines += ["## Final values", "", *finals_table(runs, chosen), ""]
     if len({r.label for r in runs}) < len(runs):
         lines += ["## Mean ± std over seeds", "", *groups_table(runs, chosen), ""]
+        mixed = mixed_code(runs)
+        if mixed:  # versions.jsonl: the seeds of a label were not all made by one code
+            lines += ["Runs of one label made by different code (`versions.jsonl`):", "",
+                      *mixed, ""]  # fmt: skip
     adversarial = adversarial_table(runs)
     if adversarial:
         lines += ["## Adversarial iterations", "", *adversarial, ""]

@@ -26,10 +26,11 @@ def evaluations_table(run: RunRecord, metrics: Sequence[str]) -> list[str]:
 
 def finals_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]:
     """Per run: the final value of each metric, the best NLL-oracle (where logged; the
-    official baseline scripts report the best) and the wall time; a run that has not
-    finished says where it stands."""
+    official baseline scripts report the best), the wall time and the code that made it
+    (versions.jsonl); a run that has not finished says where it stands."""
     with_best = [m for m in metrics if any(r.best(m) for r in runs) and m == "nll_oracle"]
-    head = ["run", "label", "seed", *metrics, *(f"best {m} (at)" for m in with_best), "wall (s)"]
+    head = ["run", "label", "seed", *metrics, *(f"best {m} (at)" for m in with_best), "wall (s)",
+            "code"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in runs:
         best = []
@@ -38,7 +39,26 @@ def finals_table(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[str]
             best.append("" if b is None else f"{b[0]:.4f} ({b[1].phase} {b[1].step})")
         name = f"{r.name} (unfinished: {r.unfinished})" if r.unfinished else r.name
         cells = [name, r.label, str(r.seed), *(fmt(r.final(m)) for m in metrics), *best]
-        lines.append("| " + " | ".join([*cells, f"{r.wall_s:.0f}"]) + " |")
+        lines.append("| " + " | ".join([*cells, f"{r.wall_s:.0f}", _code(r)]) + " |")
+    return lines
+
+
+def _code(run: RunRecord) -> str:
+    return run.code or "not recorded"
+
+
+def mixed_code(runs: Sequence[RunRecord]) -> list[str]:
+    """One line per label whose runs were made by different code (or where only some
+    recorded theirs): seeds of one experiment should differ in nothing but the seed."""
+    lines = []
+    for label in dict.fromkeys(r.label for r in runs):
+        codes: dict[str, list[str]] = {}
+        for r in runs:
+            if r.label == label:
+                codes.setdefault(_code(r), []).append(f"`{r.name}`")
+        if len(codes) > 1:
+            parts = "; ".join(f"{code}: {', '.join(names)}" for code, names in codes.items())
+            lines.append(f"- `{label}` mixes code versions: {parts}.")
     return lines
 
 
