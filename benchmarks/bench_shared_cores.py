@@ -23,6 +23,7 @@ import time
 
 from distributed_seqgan.bench import common
 from distributed_seqgan.infra.provenance import cpu_model
+from distributed_seqgan.runs.sweep import available_cores
 
 WORKLOAD = r"""
 import json, sys, time, torch
@@ -91,7 +92,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--sequences", type=int, default=9984, help="MLE epoch size (default 9,984)")
     ap.add_argument("--d-steps", type=int, default=100, help="D steps per process (default 100)")
     args = ap.parse_args(argv)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = available_cores()  # as seqgan sweep counts them
     table, alone = [], None
     for k in (int(v) for v in args.runs.split(",")):
         times, wall = together(k, args.config, args.sequences, args.d_steps)

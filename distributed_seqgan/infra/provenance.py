@@ -92,10 +92,10 @@ def cpu_model() -> str:
 
 
 def machine(device: str) -> dict[str, Any]:
-    """The processor that computed the numbers. Float rounding in the matrix kernels
-    differs between processors (the kernel libraries pick code by instruction set and
-    vendor), so the same code, seed and thread count repeat a run bit for bit only on
-    the same kind of processor."""
+    """The processor that computed the numbers. The kernel libraries pick their code by
+    instruction set and vendor, and float rounding may differ with it, so the same code,
+    seed and thread count are promised to repeat a run bit for bit only on the same kind
+    of processor."""
     info: dict[str, Any] = {
         "cpu": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }  # fmt: skip
