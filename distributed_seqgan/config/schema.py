@@ -38,9 +38,12 @@ def _f(default: Any, *, results: bool = True, phase: str | None = None, **rules:
 
 @dataclass(frozen=True)
 class OracleConfig:
-    """The synthetic task's target LSTM: the official parameters or a seeded N(0, 1) draw."""
+    """The synthetic task's target LSTM: ``official``, the official parameters (from the data
+    files); ``tf``, TF's N(0, 1) draws as the official ``TARGET_LSTM`` makes them, with
+    ``seed`` the op seed of its first array (2126: the official arrays; the paper-era baseline
+    scripts' graphs give other ones, docs/results.md); ``random``, a seeded N(0, 1) draw."""
 
-    kind: Literal["official", "random"] = "official"
+    kind: Literal["official", "tf", "random"] = "official"
     seed: int = _f(0, ge=0)
     emb_dim: int = _f(32, ge=1)
     hidden_dim: int = _f(32, ge=1)

@@ -17,7 +17,7 @@ import torch
 
 from ..errors import DataError
 from ..models.lstm_policy import LSTMPolicy
-from ..models.oracle import OFFICIAL_KEYS, oracle_from_params, random_oracle
+from ..models.oracle import OFFICIAL_KEYS, oracle_from_params, random_oracle, tf_oracle
 from .registry import resolve
 
 
@@ -81,10 +81,13 @@ def build_oracle(
     kind: str, vocab_size: int, emb_dim: int, hidden_dim: int, seq_len: int, seed: int,
     start_token: int = 0, data_dir: str | None = None,
 ) -> LSTMPolicy:  # fmt: skip
-    """The oracle a config asks for: ``official`` (from the data files) or ``random``."""
+    """The oracle a config asks for: ``official`` (from the data files), ``tf`` (TF's draws
+    at op seed ``seed``) or ``random``."""
     if kind == "official":
         params = load_oracle_params(resolve("oracle-params", data_dir))
         return oracle_from_params(params, start_token=start_token, seq_len=seq_len)
+    if kind == "tf":
+        return tf_oracle(vocab_size, emb_dim, hidden_dim, seq_len, seed, start_token)
     return random_oracle(vocab_size, emb_dim, hidden_dim, seq_len, seed, start_token)
 
 

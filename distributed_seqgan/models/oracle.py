@@ -1,4 +1,5 @@
-"""The synthetic task's oracle ("target LSTM"): official parameters or a seeded N(0, 1) draw.
+"""The synthetic task's oracle ("target LSTM"): official parameters, TF's seeded N(0, 1)
+draws as the official ``TARGET_LSTM`` makes them, or a seeded N(0, 1) draw of our own.
 
 The official arrays use TF's row-vector convention (x @ W) with gates named i, f, og, c;
 ``nn.LSTM`` wants (4H, in) matrices in gate order i, f, g, o. The mapping below is the one
@@ -15,6 +16,7 @@ import torch
 
 from ..seeding import generator as keyed_generator
 from .lstm_policy import LSTMPolicy
+from .tf_random import tf_standard_normal
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ class OracleShape:
 
 OFFICIAL_SHAPE = OracleShape(vocab_size=5000, emb_dim=32, hidden_dim=32, seq_len=20)
 """The official oracle's sizes (``target_params.pkl``): the synthetic task's fixed shape."""
+
+TF_GRAPH_SEED = 66
+"""``tf.set_random_seed(66)`` in the official ``TARGET_LSTM``."""
+TF_OPS_PER_PARAM = 9
+"""Graph ops a ``tf.Variable(tf.random_normal(shape))`` adds (shape, mean, stddev, the draw,
+mul, add; variable, assign, read): the op seeds of successive arrays are 9 apart."""
+OFFICIAL_TF_OP_SEED = 2126
+"""The op seed of the pickle's first array (``g_embeddings``); the rest follow 9 apart."""
 
 OFFICIAL_KEYS = (
     "g_embeddings", "Wi", "Ui", "bi", "Wf", "Uf", "bf", "Wog", "Uog", "bog",
@@ -63,3 +73,24 @@ def random_oracle(
     model = LSTMPolicy(vocab_size, emb_dim, hidden_dim, seq_len, start_token)
     model.reset_parameters_normal(1.0, keyed_generator(seed, "oracle-init"))
     return model.requires_grad_(False).eval()
+
+
+def tf_oracle(
+    vocab_size: int, emb_dim: int, hidden_dim: int, seq_len: int, op_seed: int, start_token: int = 0
+) -> LSTMPolicy:
+    """The official ``TARGET_LSTM`` without its pickle: each array is TF's N(0, 1) draw with
+    graph seed 66 and op seed ``op_seed + 9 k`` for the k-th array, in creation order. The op
+    seed is the graph's op count when the oracle is built, so it depends on the script:
+    ``OFFICIAL_TF_OP_SEED`` (2126) gives the pickle's arrays (to ~2e-6); the paper-era
+    ``pg_bleu.py`` and ``schedule_sampling.py`` give other ones (docs/results.md)."""
+    v, e, h = vocab_size, emb_dim, hidden_dim
+    shapes = {
+        "g_embeddings": (v, e), "Wi": (e, h), "Ui": (h, h), "bi": (h,), "Wf": (e, h),
+        "Uf": (h, h), "bf": (h,), "Wog": (e, h), "Uog": (h, h), "bog": (h,), "Wc": (e, h),
+        "Uc": (h, h), "bc": (h,), "Wo": (h, v), "bo": (v,),
+    }  # fmt: skip
+    params = {
+        key: tf_standard_normal(shapes[key], TF_GRAPH_SEED, op_seed + TF_OPS_PER_PARAM * k)
+        for k, key in enumerate(OFFICIAL_KEYS)
+    }
+    return oracle_from_params(params, start_token=start_token, seq_len=seq_len)
