@@ -1,8 +1,10 @@
 """The synthetic task (paper Table 1): an oracle LSTM makes the data; NLL-oracle and NLL-test.
 
 The official oracle (``oracle.kind: official``) has fixed sizes, so the generator must
-match them; ``oracle.kind: random`` is a seeded N(0, 1) LSTM of any size, for tests and
-experiments without the data file.
+match them; ``oracle.kind: tf`` is the official ``TARGET_LSTM`` as TF draws it at any op seed
+(2126: the official arrays; other op seeds: the oracles other official scripts draw), and
+``oracle.kind: random`` a seeded N(0, 1) LSTM of any size, for tests and experiments
+without the data file.
 """
 
 from __future__ import annotations
